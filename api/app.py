@@ -1,0 +1,39 @@
+"""The FastAPI application: thin routers over ``engine`` and ``measures``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.auth import CallerRegistry
+from api.request_log import RequestLogMiddleware
+from api.routers import health, policy
+from engine.service import Service
+
+DESCRIPTION = """
+联合奖惩 decision service. Initiating departments register list entries, implementing
+departments check a subject before an approval and report what they did, auditors replay
+decisions. Every `/v1` call needs `Authorization: Bearer <key>`; errors come as
+`{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
+    """An app serving ``service`` to ``callers``; the caller owns the service's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(title="jrp", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = service
+    app.state.callers = callers
+    errors.install(app)
+    app.add_middleware(RequestLogMiddleware)
+    app.include_router(health.router)
+    app.include_router(policy.router)
+    return app

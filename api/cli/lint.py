@@ -1,0 +1,39 @@
+"""``jrp lint DIR``: validate a policy bundle (contract/policy.md, "Validation")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli.common import EXIT_ERROR, print_policy_problems
+from engine.errors import InvalidPolicy
+from measures.bundle import Bundle
+from measures.loader import load_bundle
+
+
+def lint(
+    directory: Annotated[Path, typer.Argument(help="policy bundle directory", show_default=False)],
+) -> None:
+    """Check a policy bundle: exit 0 with a summary, or 1 with one `path:line: message` each."""
+    try:
+        bundle = load_bundle(directory)
+    except InvalidPolicy as exc:
+        print_policy_problems(exc, directory=str(directory))
+        raise typer.Exit(EXIT_ERROR) from exc
+    typer.echo(summary(bundle))
+
+
+def summary(bundle: Bundle) -> str:
+    """``ok: 2 memoranda, 5 measures, 1 derivation; version <sha256 hex>``."""
+    counts = [
+        _count(len(bundle.memoranda), "memorandum", "memoranda"),
+        _count(len(bundle.measures), "measure", "measures"),
+        _count(len(bundle.derivations), "derivation", "derivations"),
+    ]
+    return f"ok: {', '.join(counts)}; version {bundle.version}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -1,0 +1,18 @@
+"""The ``jrp`` command line (contract/api.md, "Command line"); one module per verb."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli.lint import lint
+from api.cli.serve import serve
+
+app = typer.Typer(
+    name="jrp",
+    help="联合奖惩 decision service: serve, lint policy bundles, replay, verify, import.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(serve)
+app.command()(lint)

@@ -1,0 +1,85 @@
+"""``jrp serve``: run the HTTP service."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+import uvicorn
+
+from api.auth import load_callers
+from api.cli.common import fail, print_policy_problems, settings_from
+from api.demo import DEMO_CALLERS, announce
+from engine import log as logging_setup
+from engine.errors import ConfigurationError, InvalidPolicy
+from engine.service import Service
+from engine.settings import Settings
+
+
+def serve(
+    policy: Annotated[
+        Path | None, typer.Option(help="policy bundle directory [env JRP_POLICY]")
+    ] = None,
+    callers: Annotated[Path | None, typer.Option(help="callers YAML [env JRP_CALLERS]")] = None,
+    db: Annotated[str | None, typer.Option(help="database URL [env JRP_DB]")] = None,
+    host: Annotated[str | None, typer.Option(help="interface to bind [env JRP_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [env JRP_PORT]")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes [env JRP_WORKERS]")] = None,
+    demo: Annotated[
+        bool | None, typer.Option("--demo", help="demo callers (keys printed) and demo data")
+    ] = None,
+) -> None:
+    """Run the HTTP service (migrates the database and loads the policy first)."""
+    settings = settings_from(
+        policy=policy, callers=callers, db=db, host=host, port=port, workers=workers, demo=demo
+    )
+    logging_setup.configure(log_format=settings.log_format, level=settings.log_level)
+    callers_file = settings.callers or (DEMO_CALLERS if settings.demo else None)
+    if callers_file is None:
+        fail("no callers configured: pass --callers FILE (or --demo to try the service)")
+    service = _start(settings)
+    try:
+        registry = load_callers(callers_file, service.policy.bundle.vocabulary)
+    except ConfigurationError as exc:
+        fail(exc.message)
+    if settings.demo and settings.callers is None:
+        announce(callers_file)
+    structlog.get_logger("jrp").info(
+        "serve.starting", host=settings.host, port=settings.port, workers=settings.workers
+    )
+    if settings.workers == 1:
+        from api.app import create_app
+
+        uvicorn.run(
+            create_app(service, registry), host=settings.host, port=settings.port, log_config=None
+        )
+        return
+    # Worker processes build their own service from the environment; the parent has already
+    # migrated, validated the bundle and callers, and loaded demo data.
+    service.close()
+    os.environ.update(
+        JRP_DB=settings.db,
+        JRP_POLICY=str(settings.policy),
+        JRP_CALLERS=str(callers_file),
+        JRP_LOG_FORMAT=settings.log_format,
+        JRP_LOG_LEVEL=settings.log_level,
+    )
+    uvicorn.run(
+        "api.worker:create_worker_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+    )
+
+
+def _start(settings: Settings) -> Service:
+    try:
+        return Service.start(settings)
+    except InvalidPolicy as exc:
+        print_policy_problems(exc, directory=str(settings.policy))
+        fail(f"policy bundle {settings.policy} is invalid: the service does not start")

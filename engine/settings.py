@@ -1,0 +1,57 @@
+"""Typed settings (``JRP_`` variables; CLI flags override them), validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_POLICY_DIR = PROJECT_ROOT / "memoranda"
+DEFAULT_DB_URL = "sqlite:///./jrp.db"
+SUPPORTED_DB_PREFIXES = ("sqlite://", "postgresql+psycopg://", "postgresql://")
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JRP_", extra="ignore")
+
+    db: str = Field(default=DEFAULT_DB_URL, description="SQLAlchemy URL of the store")
+    policy: Path = Field(default=SHIPPED_POLICY_DIR, description="policy bundle directory")
+    callers: Path | None = Field(default=None, description="callers YAML file")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    demo: bool = False
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("db")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(SUPPORTED_DB_PREFIXES):
+            raise ValueError(
+                "must be a SQLite (sqlite:///path) or PostgreSQL "
+                "(postgresql+psycopg://user@host/db) URL"
+            )
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy_is_directory(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"policy bundle directory {value} does not exist")
+        return value
+
+    @field_validator("callers")
+    @classmethod
+    def _callers_is_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"callers file {value} does not exist")
+        return value

@@ -1,0 +1,309 @@
+"""The policy bundle's YAML schema (contract/policy.md) as pydantic models.
+
+These models describe each file as written: unknown keys are refused, types are checked.
+Cross-file rules (unknown department, duplicate ids, effect vs memorandum kind, ``ref``
+resolution) are checked by ``measures.validate``; the resolved, ready-to-use form is
+``measures.bundle.Bundle``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+
+class Strict(BaseModel):
+    """Base for every bundle model: unknown keys are an error, models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Code = Annotated[str, StringConstraints(min_length=1, pattern=r"^[a-z0-9_]+$")]
+"""A vocabulary code (department, list, matter, role): lower snake case."""
+
+PolicyId = Annotated[str, StringConstraints(min_length=1, pattern=r"^[a-z0-9-]+$")]
+"""A memorandum, measure or derivation id: lower case, digits and hyphens."""
+
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+
+class ListKind(StrEnum):
+    black = "black"
+    red = "red"
+    record = "record"
+
+
+class SubjectKind(StrEnum):
+    org = "org"
+    person = "person"
+
+
+class MemorandumKind(StrEnum):
+    punishment = "punishment"
+    incentive = "incentive"
+
+
+class Effect(StrEnum):
+    prohibit = "prohibit"
+    restrict = "restrict"
+    review = "review"
+    notice = "notice"
+    incentive = "incentive"
+
+    @property
+    def rank(self) -> int:
+        """Higher is stronger: prohibit > restrict > review > notice > incentive."""
+        return EFFECT_RANK[self]
+
+
+EFFECT_RANK: dict[Effect, int] = {
+    Effect.prohibit: 5,
+    Effect.restrict: 4,
+    Effect.review: 3,
+    Effect.notice: 2,
+    Effect.incentive: 1,
+}
+
+BOTH_KINDS: tuple[SubjectKind, ...] = (SubjectKind.org, SubjectKind.person)
+
+
+# --- vocabulary.yaml -------------------------------------------------------------------------
+
+
+class ListDefinition(Strict):
+    name: Text
+    kind: ListKind
+    owners: list[Code] = Field(min_length=1)
+    default_duration_days: int | None = Field(default=None, ge=1)
+    repairable: bool = False
+    min_publicity_days: int = Field(default=0, ge=0)
+
+
+class PolicySettings(Strict):
+    incentives_blocked_by: list[ListKind] = Field(default_factory=lambda: [ListKind.black])
+
+
+class Vocabulary(Strict):
+    departments: dict[Code, Text] = Field(min_length=1)
+    lists: dict[Code, ListDefinition] = Field(min_length=1)
+    matters: dict[Code, Text] = Field(min_length=1)
+    roles: dict[Code, Text] = Field(default_factory=dict)
+    settings: PolicySettings = Field(default_factory=PolicySettings)
+
+
+# --- conditions ------------------------------------------------------------------------------
+
+Operator = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "exists"]
+Scalar = str | int | float | bool
+
+
+class Comparison(Strict):
+    """``{field, op, value}``: a test on one attribute of the entry."""
+
+    field: Text
+    op: Operator
+    value: Scalar | list[Scalar] | None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_is_scalar(cls, value: Any) -> Any:
+        # One readable error instead of pydantic's one-per-union-member noise.
+        items = value if isinstance(value, list) else [value]
+        if value is not None and any(
+            item is None or isinstance(item, dict | list) for item in items
+        ):
+            raise ValueError("value must be a string, a number, true/false or a list of these")
+        return value
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> Comparison:
+        if self.op in ("in", "not_in"):
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"op '{self.op}' takes a non-empty list as value")
+        elif self.op == "exists":
+            if not isinstance(self.value, bool):
+                raise ValueError("op 'exists' takes value: true or false")
+        elif isinstance(self.value, list) or self.value is None:
+            raise ValueError(f"op '{self.op}' takes a single value")
+        elif self.op in ("gt", "gte", "lt", "lte") and isinstance(self.value, bool):
+            raise ValueError(f"op '{self.op}' takes a number or a string, not a boolean")
+        return self
+
+
+class AllOf(Strict):
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(Strict):
+    any: list[Condition] = Field(min_length=1)
+
+
+def _condition_tag(value: Any) -> str | None:
+    """Which condition form a value is, from the keys it has (None: none of them)."""
+    if isinstance(value, BaseModel):
+        return CONDITION_TAGS.get(type(value).__name__)
+    if not isinstance(value, dict):
+        return None
+    if "all" in value:
+        return "<all>"
+    if "any" in value:
+        return "<any>"
+    if value.keys() & {"field", "op", "value"}:
+        return "<comparison>"
+    return None
+
+
+CONDITION_TAGS = {"Comparison": "<comparison>", "AllOf": "<all>", "AnyOf": "<any>"}
+
+# Dispatching on the keys present makes a bad condition report only the errors of the form
+# it was meant to be (e.g. "unknown operator") instead of one error per union member. The tags
+# appear in pydantic error locations; UNION_TAGS lets the loader skip them.
+Condition = Annotated[
+    Annotated[Comparison, Tag("<comparison>")]
+    | Annotated[AllOf, Tag("<all>")]
+    | Annotated[AnyOf, Tag("<any>")],
+    Discriminator(
+        _condition_tag,
+        custom_error_type="condition_form",
+        custom_error_message=(
+            "a condition is a mapping with 'field', 'op' and 'value', or with 'all', or with 'any'"
+        ),
+    ),
+]
+"""A trigger condition tree; ``all``/``any`` nest to any depth."""
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+
+
+# --- memoranda and measures -------------------------------------------------------------------
+
+
+SubjectKinds = list[SubjectKind]
+"""Named outside ``Trigger``, whose ``list`` field hides the builtin from type checkers."""
+
+
+class Trigger(Strict):
+    list: Code
+    subject_kinds: SubjectKinds = Field(default_factory=lambda: [*BOTH_KINDS])
+    when: Condition | None = None
+
+
+class Propagation(Strict):
+    """落实到人 (``to: persons``) and its reverse (``to: orgs``)."""
+
+    to: Literal["persons", "orgs"]
+    roles: list[Code] = Field(min_length=1)
+    role_held_at: Literal["decision", "check"] = "decision"
+
+
+class MeasureDefinition(Strict):
+    """A measure written out in full (in a memorandum or in catalogue.yaml)."""
+
+    id: PolicyId
+    text: Text
+    effect: Effect
+    mandatory: bool = False
+    matters: list[Code] = Field(min_length=1)
+    implementing: list[Code] = Field(min_length=1)
+    legal_basis: Text | None = None
+    subject_kinds: list[SubjectKind] = Field(default_factory=lambda: list(BOTH_KINDS))
+    duration_days: int | None = Field(default=None, ge=1)
+    propagate: list[Propagation] = Field(default_factory=list)
+
+
+class MeasureReference(Strict):
+    """``ref`` to a catalogue measure, with the keys a memorandum may override."""
+
+    ref: PolicyId
+    id: PolicyId
+    mandatory: bool | None = None
+    subject_kinds: list[SubjectKind] | None = None
+    duration_days: int | None = Field(default=None, ge=1)
+    propagate: list[Propagation] | None = None
+
+
+def _measure_tag(value: Any) -> str:
+    """A measure with ``ref`` is a reference; anything else is a full definition."""
+    if isinstance(value, MeasureReference) or (isinstance(value, dict) and "ref" in value):
+        return "<ref>"
+    return "<measure>"
+
+
+MemorandumMeasure = Annotated[
+    Annotated[MeasureDefinition, Tag("<measure>")] | Annotated[MeasureReference, Tag("<ref>")],
+    Discriminator(_measure_tag),
+]
+
+UNION_TAGS = frozenset({*CONDITION_TAGS.values(), "<measure>", "<ref>"})
+"""Union member tags that pydantic puts in error locations; they name no YAML key."""
+
+
+def _date_text(value: Any) -> Any:
+    # pydantic would read a bare number as a Unix timestamp: a date must be written as a date.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_date_text)]
+
+
+class MemorandumFile(Strict):
+    id: PolicyId
+    title: Text
+    doc_no: Text
+    kind: MemorandumKind
+    issued_on: IsoDate
+    triggers: list[Trigger] = Field(min_length=1)
+    measures: list[MemorandumMeasure] = Field(min_length=1)
+
+
+class CatalogueFile(Strict):
+    measures: list[MeasureDefinition] = Field(default_factory=list)
+
+
+class Derivation(Strict):
+    id: PolicyId
+    from_list: Code
+    at_least: int = Field(ge=1)
+    within_days: int = Field(ge=1)
+    derive_list: Code
+    duration_days: int | None = Field(default=None, ge=1)
+    """None: the derived list's ``default_duration_days``."""
+
+
+class DerivationsFile(Strict):
+    derivations: list[Derivation] = Field(default_factory=list)
+
+
+def condition_fields(condition: Condition | None) -> set[str]:
+    """Every attribute name a condition tree reads."""
+    if condition is None:
+        return set()
+    if isinstance(condition, Comparison):
+        return {condition.field}
+    children = condition.all if isinstance(condition, AllOf) else condition.any
+    return set().union(*(condition_fields(child) for child in children))
+
+
+def jsonable(value: Any) -> Any:
+    """Dates as ISO strings, enums as values: the form the rule engine and the wire take."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value

@@ -1,0 +1,299 @@
+"""Cross-file rules of a policy bundle (contract/policy.md), and resolution into a ``Bundle``.
+
+Each file has already passed its own schema (``measures.schema``); here every reference is
+checked against the vocabulary and the catalogue, ids are checked for uniqueness, effects
+against the memorandum's kind and conditions against the engine's size limit, each problem
+located at the ``file:line`` of the offending key or item.
+
+Id namespaces: memorandum ids are unique in the bundle; memorandum measure ids (written out
+or given with ``ref``) are unique across all memoranda, since they are what a check returns;
+catalogue measure ids are a separate namespace, named only by ``ref``, and unique within the
+catalogue; derivation ids are unique within derivations.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from measures.bundle import Bundle, BundleTrigger, Measure, Memorandum
+from measures.limits import condition_problem
+from measures.schema import (
+    CatalogueFile,
+    DerivationsFile,
+    Effect,
+    MeasureDefinition,
+    MeasureReference,
+    MemorandumFile,
+    MemorandumKind,
+    Vocabulary,
+)
+from measures.yaml_positions import Loc, Positions, Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Source(Generic[M]):
+    """One file that passed its schema: its relative path, model and key positions."""
+
+    path: str
+    model: M
+    positions: Positions
+
+    def problem(self, message: str, *loc: str | int) -> Problem:
+        """A problem at the line of ``loc`` (or of its closest ancestor) in this file."""
+        return Problem(self.path, self.positions.line(loc), message)
+
+    def where(self, *loc: str | int) -> str:
+        """``path:line`` of ``loc``, to point from one problem to another place."""
+        return f"{self.path}:{self.positions.line(loc)}"
+
+
+@dataclass(frozen=True)
+class ParsedBundle:
+    """The bundle's files after their schemas; None marks a file that is missing or broken.
+
+    An absent catalogue.yaml or derivations.yaml is an empty one; a broken one is None so
+    that references into it are not reported a second time as unknown.
+    """
+
+    vocabulary: Source[Vocabulary] | None
+    catalogue: Source[CatalogueFile] | None
+    derivations: Source[DerivationsFile] | None
+    memoranda: list[Source[MemorandumFile]]
+
+
+def check_bundle(parsed: ParsedBundle) -> list[Problem]:
+    """Every cross-reference problem of a parsed bundle, each at its own file and line."""
+    vocabulary = parsed.vocabulary.model if parsed.vocabulary else None
+    problems: list[Problem] = []
+    if parsed.vocabulary is not None:
+        problems += _vocabulary_problems(parsed.vocabulary)
+    if parsed.catalogue is not None:
+        problems += _catalogue_problems(parsed.catalogue, vocabulary)
+    if parsed.derivations is not None:
+        problems += _derivation_problems(parsed.derivations, vocabulary)
+    catalogue = (
+        {m.id: m for m in parsed.catalogue.model.measures} if parsed.catalogue is not None else None
+    )
+    problems += _memoranda_problems(parsed.memoranda, vocabulary, catalogue)
+    return problems
+
+
+def build_bundle(
+    *,
+    vocabulary: Vocabulary,
+    catalogue: CatalogueFile,
+    derivations: DerivationsFile,
+    memoranda: Iterable[Source[MemorandumFile]],
+    version: str,
+    files: dict[str, bytes],
+) -> Bundle:
+    """The resolved bundle, from files that passed ``check_bundle`` without a problem."""
+    by_ref = {m.id: m for m in catalogue.measures}
+    resolved: dict[str, Memorandum] = {}
+    for source in memoranda:
+        memo = source.model
+        resolved[memo.id] = Memorandum(
+            id=memo.id,
+            title=memo.title,
+            doc_no=memo.doc_no,
+            kind=memo.kind,
+            issued_on=memo.issued_on,
+            triggers=tuple(
+                BundleTrigger(memo.id, i, t.list, tuple(t.subject_kinds), t.when)
+                for i, t in enumerate(memo.triggers)
+            ),
+            measures=tuple(_resolve(memo.id, m, by_ref) for m in memo.measures),
+            path=source.path,
+        )
+    return Bundle(
+        version=version,
+        vocabulary=vocabulary,
+        memoranda=resolved,
+        derivations=tuple(derivations.derivations),
+        files=files,
+    )
+
+
+def _resolve(
+    memorandum_id: str,
+    measure: MeasureDefinition | MeasureReference,
+    catalogue: Mapping[str, MeasureDefinition],
+) -> Measure:
+    if isinstance(measure, MeasureDefinition):
+        base, ref = measure, None
+        mandatory, subject_kinds = measure.mandatory, measure.subject_kinds
+        duration_days, propagate = measure.duration_days, measure.propagate
+    else:
+        base, ref = catalogue[measure.ref], measure.ref
+        mandatory = base.mandatory if measure.mandatory is None else measure.mandatory
+        subject_kinds = measure.subject_kinds or base.subject_kinds
+        # An explicit ``duration_days: null`` overrides a catalogue duration with "no end".
+        overrides_duration = "duration_days" in measure.model_fields_set
+        duration_days = measure.duration_days if overrides_duration else base.duration_days
+        propagate = base.propagate if measure.propagate is None else measure.propagate
+    return Measure(
+        id=measure.id,
+        memorandum_id=memorandum_id,
+        text=base.text,
+        effect=base.effect,
+        mandatory=mandatory,
+        matters=tuple(base.matters),
+        implementing=tuple(base.implementing),
+        legal_basis=base.legal_basis,
+        subject_kinds=tuple(subject_kinds),
+        duration_days=duration_days,
+        propagate=tuple(propagate),
+        catalogue_ref=ref,
+    )
+
+
+def _unknown(
+    source: Source[M],
+    what: str,
+    codes: Iterable[str],
+    known: Collection[str] | None,
+    *loc: str | int,
+) -> Iterator[Problem]:
+    """Codes not in ``known``; with no valid vocabulary (``None``) nothing is reported twice."""
+    if known is None:
+        return
+    for i, code in enumerate(codes):
+        if code not in known:
+            yield source.problem(f"unknown {what} '{code}'", *loc, i)
+
+
+def _vocabulary_problems(source: Source[Vocabulary]) -> Iterator[Problem]:
+    departments = source.model.departments
+    for code, definition in source.model.lists.items():
+        yield from _unknown(
+            source, "department", definition.owners, departments, "lists", code, "owners"
+        )
+
+
+def _measure_problems(
+    source: Source[M],
+    measure: MeasureDefinition | MeasureReference,
+    vocabulary: Vocabulary | None,
+    loc: Loc,
+) -> Iterator[Problem]:
+    """Unknown matters, departments and roles of one measure (or of a ref's overrides)."""
+    if isinstance(measure, MeasureDefinition):
+        matters = vocabulary.matters if vocabulary else None
+        departments = vocabulary.departments if vocabulary else None
+        yield from _unknown(source, "matter", measure.matters, matters, *loc, "matters")
+        yield from _unknown(
+            source, "department", measure.implementing, departments, *loc, "implementing"
+        )
+    roles = vocabulary.roles if vocabulary else None
+    for i, propagation in enumerate(measure.propagate or []):
+        yield from _unknown(source, "role", propagation.roles, roles, *loc, "propagate", i, "roles")
+
+
+def _catalogue_problems(
+    source: Source[CatalogueFile], vocabulary: Vocabulary | None
+) -> Iterator[Problem]:
+    first: dict[str, str] = {}
+    for i, measure in enumerate(source.model.measures):
+        if measure.id in first:
+            yield source.problem(
+                f"duplicate catalogue measure id '{measure.id}' (also at {first[measure.id]})",
+                "measures",
+                i,
+                "id",
+            )
+        first.setdefault(measure.id, source.where("measures", i, "id"))
+        yield from _measure_problems(source, measure, vocabulary, ("measures", i))
+
+
+def _derivation_problems(
+    source: Source[DerivationsFile], vocabulary: Vocabulary | None
+) -> Iterator[Problem]:
+    lists = vocabulary.lists if vocabulary else None
+    first: dict[str, str] = {}
+    for i, derivation in enumerate(source.model.derivations):
+        loc = ("derivations", i)
+        if derivation.id in first:
+            yield source.problem(
+                f"duplicate derivation id '{derivation.id}' (also at {first[derivation.id]})",
+                *loc,
+                "id",
+            )
+        first.setdefault(derivation.id, source.where(*loc, "id"))
+        for key in ("from_list", "derive_list"):
+            code = getattr(derivation, key)
+            if lists is not None and code not in lists:
+                yield source.problem(f"unknown list '{code}'", *loc, key)
+        if derivation.from_list == derivation.derive_list:
+            yield source.problem(
+                f"derive_list '{derivation.derive_list}' is the list it counts (from_list): "
+                "a derived entry would count towards deriving itself",
+                *loc,
+                "derive_list",
+            )
+
+
+def _memoranda_problems(
+    memoranda: Iterable[Source[MemorandumFile]],
+    vocabulary: Vocabulary | None,
+    catalogue: Mapping[str, MeasureDefinition] | None,
+) -> Iterator[Problem]:
+    lists = vocabulary.lists if vocabulary else None
+    first_memo: dict[str, str] = {}
+    first_measure: dict[str, str] = {}
+    for source in memoranda:
+        memo = source.model
+        if memo.id in first_memo:
+            yield source.problem(
+                f"duplicate memorandum id '{memo.id}' (also at {first_memo[memo.id]})", "id"
+            )
+        first_memo.setdefault(memo.id, source.where("id"))
+        for i, trigger in enumerate(memo.triggers):
+            if lists is not None and trigger.list not in lists:
+                yield source.problem(f"unknown list '{trigger.list}'", "triggers", i, "list")
+            too_large = condition_problem(trigger.when)
+            if too_large:
+                yield source.problem(too_large, "triggers", i, "when")
+        for i, measure in enumerate(memo.measures):
+            loc = ("measures", i)
+            if measure.id in first_measure:
+                yield source.problem(
+                    f"duplicate measure id '{measure.id}' (also at {first_measure[measure.id]})",
+                    *loc,
+                    "id",
+                )
+            first_measure.setdefault(measure.id, source.where(*loc, "id"))
+            yield from _measure_problems(source, measure, vocabulary, loc)
+            yield from _effect_problems(source, memo.kind, measure, catalogue, loc)
+
+
+def _effect_problems(
+    source: Source[MemorandumFile],
+    kind: MemorandumKind,
+    measure: MeasureDefinition | MeasureReference,
+    catalogue: Mapping[str, MeasureDefinition] | None,
+    loc: Loc,
+) -> Iterator[Problem]:
+    """An unknown ``ref``, or an effect the memorandum's kind does not allow."""
+    if isinstance(measure, MeasureDefinition):
+        effect, key = measure.effect, "effect"
+        subject = f"effect '{effect}' is"
+    elif catalogue is None:
+        return  # the catalogue is broken and reported; its effects are unknown
+    elif measure.ref not in catalogue:
+        yield source.problem(f"unknown catalogue measure '{measure.ref}'", *loc, "ref")
+        return
+    else:
+        effect, key = catalogue[measure.ref].effect, "ref"
+        subject = f"catalogue measure '{measure.ref}' has effect '{effect}', which is"
+    if kind is MemorandumKind.punishment and effect is Effect.incentive:
+        yield source.problem(f"{subject} not allowed in a punishment memorandum", *loc, key)
+    elif kind is MemorandumKind.incentive and effect is not Effect.incentive:
+        yield source.problem(
+            f"{subject} not allowed in an incentive memorandum (only 'incentive')", *loc, key
+        )

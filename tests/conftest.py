@@ -1,0 +1,58 @@
+"""Test fixtures shared by every package's tests.
+
+Storage tests run on the database named by ``JRP_TEST_DB``: ``sqlite`` (default; a fresh file
+per test) or ``postgresql`` (a fresh schema per test on ``JRP_TEST_PG_URL``, dropped after), so
+runs never collide, even in parallel on one server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from engine import db
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CONTRACT_BUNDLE = FIXTURES / "bundles" / "contract_example"
+TEST_DB = os.environ.get("JRP_TEST_DB", "sqlite")
+PG_URL = os.environ.get("JRP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+if TEST_DB not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"JRP_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
+
+
+def pytest_report_header() -> str:
+    return f"jrp test database: {TEST_DB}" + (f" ({PG_URL})" if TEST_DB == "postgresql" else "")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A database URL for one test: SQLite file, or PostgreSQL with a private schema."""
+    if TEST_DB == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jrp.db'}"
+        return
+    schema = f"jrp_test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated database engine for one test."""
+    created = db.create_db_engine(db_url)
+    db.migrate(created)
+    yield created
+    created.dispose()
