@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
-from api.routers import health, policy
+from api.routers import checks, entries, health, policy, registry
 from engine.service import Service
 
 DESCRIPTION = """
@@ -36,4 +36,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
     app.include_router(policy.router)
+    app.include_router(registry.router)
+    app.include_router(entries.router)
+    app.include_router(checks.router)
     return app

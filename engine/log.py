@@ -50,3 +50,5 @@ def configure(
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(message)s")
+    # Alembic narrates every migration step at INFO; only its problems belong in service logs.
+    logging.getLogger("alembic").setLevel(max(numeric_level, logging.WARNING))

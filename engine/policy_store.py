@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from engine.events import EventType, NewEvent, append, lock_log
+from engine.events import EventType, NewEvent
 from engine.models import Event, PolicyVersionRecord, utcnow
 from measures.bundle import Bundle
 
@@ -19,15 +19,18 @@ def store(session: Session, bundle: Bundle) -> bool:
     return True
 
 
-def record_in_force(session: Session, bundle: Bundle, *, actor: str | None = None) -> None:
-    """Store the bundle and append ``policy.loaded`` when it differs from the version in force."""
-    # Lock first: two workers starting together must not both record the same load.
-    lock_log(session)
+def in_force_events(
+    session: Session, bundle: Bundle, *, actor: str | None = None
+) -> list[NewEvent]:
+    """Store the bundle; a ``policy.loaded`` event when it is not already the version in force.
+
+    Call with the log locked (``Service.write``): two workers starting together must not both
+    record the same load.
+    """
     store(session, bundle)
-    if in_force_version(session) != bundle.version:
-        append(
-            session, [NewEvent(EventType.policy_loaded, {"version": bundle.version}, actor=actor)]
-        )
+    if in_force_version(session) == bundle.version:
+        return []
+    return [NewEvent(EventType.policy_loaded, {"version": bundle.version}, actor=actor)]
 
 
 def in_force_version(session: Session) -> str | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.importer import import_
 from api.cli.lint import lint
 from api.cli.serve import serve
+from api.cli.verify import verify
 
 app = typer.Typer(
     name="jrp",
@@ -16,3 +18,5 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.command()(lint)
+app.command()(verify)
+app.command(name="import")(import_)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
@@ -15,8 +15,10 @@ from api.cli.common import fail, print_policy_problems, settings_from
 from api.demo import DEMO_CALLERS, announce
 from engine import log as logging_setup
 from engine.errors import ConfigurationError, InvalidPolicy
-from engine.service import Service
 from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 
 def serve(
@@ -45,8 +47,12 @@ def serve(
         registry = load_callers(callers_file, service.policy.bundle.vocabulary)
     except ConfigurationError as exc:
         fail(exc.message)
-    if settings.demo and settings.callers is None:
-        announce(callers_file)
+    if settings.demo:
+        from api.demo import data as demo_data
+
+        demo_data.load(service)
+        if settings.callers is None:
+            announce(callers_file)
     structlog.get_logger("jrp").info(
         "serve.starting", host=settings.host, port=settings.port, workers=settings.workers
     )
@@ -78,6 +84,9 @@ def serve(
 
 
 def _start(settings: Settings) -> Service:
+    # Imported here so that `jrp lint` and `jrp --help` never load the rule engine.
+    from engine.service import Service
+
     try:
         return Service.start(settings)
     except InvalidPolicy as exc:

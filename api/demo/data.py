@@ -1,0 +1,153 @@
+"""A small demo data set for ``jrp serve --demo``, loaded through the same calls the API makes.
+
+Four enterprises and their people in 广州: a dishonest judgment debtor whose legal
+representative changed after the court's decision, a major tax violator, an A-grade taxpayer
+(red list) whose legal representative is himself a judgment debtor, and a restaurant with
+three administrative penalties in a year (derived onto 重点关注名单). Ids carry valid check
+characters; the people and companies are invented (marked 示例).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from engine import entries, registry
+from engine.entries import EntryCreate
+from engine.service import Service
+
+log = structlog.get_logger(__name__)
+
+SUBJECTS: list[dict[str, Any]] = [
+    {"id": "91440101000010014P", "kind": "org", "name": "示例建设工程有限公司", "region": "440106"},
+    {"id": "91440101000010022J", "kind": "org", "name": "示例贸易有限公司", "region": "440104"},
+    {"id": "91440101000010030D", "kind": "org", "name": "示例科技股份有限公司", "region": "440106"},
+    {"id": "91440101000010049A", "kind": "org", "name": "示例餐饮管理有限公司", "region": "440103"},
+    {"id": "440106198001010115", "kind": "person", "name": "张示例"},
+    {"id": "440106198001010123", "kind": "person", "name": "李示例"},
+    {"id": "440106198001010131", "kind": "person", "name": "王示例"},
+    {"id": "44010619800101014X", "kind": "person", "name": "赵示例"},
+]
+
+RELATIONS: list[dict[str, Any]] = [
+    # 张示例 was legal representative of the construction company when the court decided,
+    # 李示例 after him: 失信被执行人 measures reach 张示例 (held on the decision day).
+    {
+        "org_id": "91440101000010014P",
+        "person_id": "440106198001010115",
+        "role": "legal_representative",
+        "start": "2018-03-01",
+        "end": "2025-06-30",
+    },
+    {
+        "org_id": "91440101000010014P",
+        "person_id": "440106198001010123",
+        "role": "legal_representative",
+        "start": "2025-07-01",
+        "end": None,
+    },
+    {
+        "org_id": "91440101000010022J",
+        "person_id": "440106198001010131",
+        "role": "legal_representative",
+        "start": "2019-05-01",
+        "end": None,
+    },
+    {
+        "org_id": "91440101000010022J",
+        "person_id": "44010619800101014X",
+        "role": "financial_officer",
+        "start": "2020-01-01",
+        "end": None,
+    },
+    {
+        "org_id": "91440101000010030D",
+        "person_id": "440106198001010123",
+        "role": "legal_representative",
+        "start": "2022-01-01",
+        "end": None,
+    },
+]
+
+ENTRIES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "court",
+        {
+            "list": "dishonest_judgment_debtor",
+            "subject_id": "91440101000010014P",
+            "subject_kind": "org",
+            "decided_on": "2025-03-01",
+            "doc_no": "(2025)粤0106执1234号",
+            "reason": "有履行能力而拒不履行生效法律文书确定义务(示例)",
+            "attributes": {"court": "广州市天河区人民法院", "performance": "全部未履行"},
+        },
+    ),
+    (
+        "court",
+        {
+            "list": "dishonest_judgment_debtor",
+            "subject_id": "440106198001010123",
+            "subject_kind": "person",
+            "decided_on": "2026-02-10",
+            "doc_no": "(2026)粤0106执88号",
+            "reason": "违反财产报告制度(示例)",
+            "attributes": {"court": "广州市天河区人民法院"},
+        },
+    ),
+    (
+        "tax",
+        {
+            "list": "major_tax_violation",
+            "subject_id": "91440101000010022J",
+            "subject_kind": "org",
+            "decided_on": "2026-05-20",
+            "doc_no": "穗税稽罚〔2026〕15号",
+            "reason": "偷税(示例)",
+            "attributes": {
+                "category": "tax_evasion",
+                "unpaid_tax_amount": 1850000,
+                "unpaid_tax_ratio": 0.16,
+            },
+        },
+    ),
+    (
+        "tax",
+        {
+            "list": "a_grade_taxpayer",
+            "subject_id": "91440101000010030D",
+            "subject_kind": "org",
+            "decided_on": "2026-04-01",
+            "doc_no": "2025年度纳税信用A级(示例)",
+        },
+    ),
+    *[
+        (
+            "market_regulation",
+            {
+                "list": "administrative_penalty",
+                "subject_id": "91440101000010049A",
+                "subject_kind": "org",
+                "decided_on": day,
+                "doc_no": f"穗天市监罚〔2026〕{number}号",
+                "reason": "食品安全违法行为(示例)",
+            },
+        )
+        for number, day in ((101, "2026-01-15"), (230, "2026-05-08"), (377, "2026-09-21"))
+    ],
+]
+
+
+def load(service: Service) -> None:
+    """Load the demo data unless the database already holds entries (a second start)."""
+    service.catch_up()
+    if service.state.entries:
+        log.info("demo.already_loaded", entries=len(service.state.entries))
+        return
+    registry.upsert_subjects(service, SUBJECTS, actor="demo", department="market_regulation")
+    registry.record_relations(service, RELATIONS, actor="demo", department="market_regulation")
+    for department, body in ENTRIES:
+        entries.register(
+            service, EntryCreate.model_validate(body), caller_name="demo", department=department
+        )
+    log.info("demo.loaded", subjects=len(SUBJECTS), entries=len(service.state.entries))

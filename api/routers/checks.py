@@ -1,0 +1,96 @@
+"""Checks, feedback, the decision log and the audit reads (contract/api.md, Checks and Audit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import Auditor, Implementer, ServiceDep
+from engine import checks, decisions
+from engine.db import session_scope
+from engine.decisions import feedback_item
+
+router = APIRouter(tags=["checks"])
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    measure_id: str = Field(min_length=1, max_length=200)
+    executed: bool
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/v1/checks", summary="What applies to this subject for this matter (应查必查)")
+def check(body: checks.CheckRequest, service: ServiceDep, caller: Implementer) -> dict[str, Any]:
+    """The answer, appended to the decision log before it is returned."""
+    stored = checks.decide(service, body, caller=caller.name, department=caller.department)
+    return stored.response
+
+
+@router.post(
+    "/v1/decisions/{decision_id}/feedback", status_code=201, summary="Report what was done"
+)
+def feedback(
+    decision_id: str, body: FeedbackBody, service: ServiceDep, caller: Implementer
+) -> dict[str, Any]:
+    """Only the deciding department; the measure must be among the decision's hits (422)."""
+    with session_scope(service.engine) as session:
+        decision = decisions.require_decision(session, decision_id)
+        row = decisions.record_feedback(
+            session,
+            decision=decision,
+            measure_id=body.measure_id,
+            executed=body.executed,
+            note=body.note,
+            caller=caller.name,
+            department=caller.department,
+        )
+        session.flush()
+        return feedback_item(row)
+
+
+@router.get("/v1/decisions", summary="The decision log, oldest first")
+def list_decisions(
+    service: ServiceDep,
+    _caller: Auditor,
+    subject_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=decisions.MAX_LIST_LIMIT)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Filters: subject, ``since`` (inclusive) and ``until`` (exclusive) on the decision time."""
+    with session_scope(service.engine) as session:
+        items, next_cursor = decisions.list_decisions(
+            session,
+            subject_id=None if subject_id is None else subject_id.upper(),
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+        )
+    return {"items": [decisions.to_item(item) for item in items], "next_cursor": next_cursor}
+
+
+@router.get("/v1/decisions/{decision_id}", summary="One logged decision")
+def get_decision(decision_id: str, service: ServiceDep, _caller: Auditor) -> dict[str, Any]:
+    """404 ``unknown_decision``."""
+    with session_scope(service.engine) as session:
+        return decisions.to_item(decisions.require_decision(session, decision_id))
+
+
+@router.get("/v1/audit/verify", summary="Verify the decision log's hash chain")
+def verify(service: ServiceDep, _caller: Auditor) -> dict[str, Any]:
+    """``ok``, the chain's length and the first bad ``seq``."""
+    result = decisions.verify(service.engine)
+    return {"ok": result.ok, "length": result.length, "first_bad_seq": result.first_bad_seq}
+
+
+@router.get("/v1/stats/feedback", summary="Feedback per implementing department (跟踪问效)")
+def feedback_stats(service: ServiceDep, _caller: Auditor) -> dict[str, Any]:
+    """Per department: checks, checks with hits, feedback received, executed, execution rate."""
+    with session_scope(service.engine) as session:
+        return {"departments": decisions.feedback_stats(session)}

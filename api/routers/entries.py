@@ -1,0 +1,98 @@
+"""List entries and their lifecycle (contract/api.md, "List entries")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import AnyCaller, CreditOffice, Initiator, ServiceDep
+from engine import entries
+from engine.entries import EntryCreate
+
+router = APIRouter(prefix="/v1/entries", tags=["entries"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="a repeat with the same key and body returns the first answer",
+    ),
+]
+
+
+class ObjectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ResolutionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["upheld", "rejected"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RepairBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("", status_code=201, summary="Register a list entry")
+def register_entry(
+    body: EntryCreate,
+    service: ServiceDep,
+    caller: Initiator,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Register on a list the caller's department owns; lists the memoranda it triggers."""
+    return entries.register(
+        service,
+        body,
+        caller_name=caller.name,
+        department=caller.department,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.get("/{entry_id}", summary="One entry with its current status")
+def get_entry(entry_id: str, service: ServiceDep, _caller: AnyCaller) -> dict[str, Any]:
+    """The entry; 404 ``unknown_entry``."""
+    service.catch_up()
+    return entries.entry_view(entries.get_entry(service.state, entry_id))
+
+
+@router.post("/{entry_id}/revoke", summary="Revoke an entry of the caller's department")
+def revoke_entry(entry_id: str, service: ServiceDep, caller: Initiator) -> dict[str, Any]:
+    """Only the owning department; 409 ``invalid_state`` unless active or under objection."""
+    return entries.revoke(service, entry_id, actor=caller.name, department=caller.department)
+
+
+@router.post("/{entry_id}/objection", summary="Suspend an entry while an objection is verified")
+def raise_objection(
+    entry_id: str, body: ObjectionBody, service: ServiceDep, caller: CreditOffice
+) -> dict[str, Any]:
+    """Only from ``active``; the entry yields no hits until resolved."""
+    return entries.raise_objection(
+        service, entry_id, body.reason, actor=caller.name, department=caller.department
+    )
+
+
+@router.post("/{entry_id}/objection/resolution", summary="Resolve an objection")
+def resolve_objection(
+    entry_id: str, body: ResolutionBody, service: ServiceDep, caller: CreditOffice
+) -> dict[str, Any]:
+    """``upheld`` revokes the entry; ``rejected`` makes it active again."""
+    return entries.resolve_objection(
+        service, entry_id, body.outcome, body.note, actor=caller.name, department=caller.department
+    )
+
+
+@router.post("/{entry_id}/repair", summary="Credit repair (信用修复)")
+def repair_entry(
+    entry_id: str, service: ServiceDep, caller: CreditOffice, body: RepairBody | None = None
+) -> dict[str, Any]:
+    """409 ``not_repairable``, ``repair_too_early`` (details: earliest date), ``invalid_state``."""
+    note = body.note if body is not None else None
+    return entries.repair(service, entry_id, note, actor=caller.name, department=caller.department)

@@ -1,0 +1,165 @@
+"""``POST /v1/checks``: what applies to a subject for a matter at a time, as the contract shapes it.
+
+A check catches the state up with the event log (read-your-writes across workers), evaluates
+against the sanction index under the policy in force, and returns the answer with the
+event-log position and policy version it saw; the caller appends it to the decision log
+before answering. Replay calls ``answer`` with a state and policy of its choosing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from engine.decisions import DecisionDraft, StoredDecision
+from engine.errors import InvalidRequest
+from engine.identifiers import infer_kind, subject_id_problem
+from engine.models import utcnow
+from engine.sanctions import Evaluation, Hit, PolicyRuntime, evaluate
+from engine.state import State
+
+if TYPE_CHECKING:
+    from engine.service import Service
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class CheckRequest(BaseModel):
+    """``POST /v1/checks`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)
+    ]
+    matter: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    as_of: dt.datetime | None = Field(
+        default=None,
+        description="RFC 3339 time the check is for (default: now); without an offset it is "
+        "read as China time (UTC+8); validity is judged on its date in China",
+    )
+    reference: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+def normalized_request(
+    request: CheckRequest, *, vocabulary_matters: dict[str, str], now: dt.datetime
+) -> dict[str, Any]:
+    """The request as recorded: id upper-cased and checked, matter known, ``as_of`` explicit."""
+    if request.matter not in vocabulary_matters:
+        raise InvalidRequest(
+            f"unknown matter {request.matter!r}",
+            details=[{"field": "matter", "message": "not a matter of the policy vocabulary"}],
+        )
+    subject_id = request.subject_id.upper()
+    if infer_kind(subject_id) is None:
+        problems = [
+            subject_id_problem("org", subject_id),
+            subject_id_problem("person", subject_id),
+        ]
+        raise InvalidRequest(
+            "subject_id is neither a valid 统一社会信用代码 nor a valid 公民身份号码",
+            details=[{"field": "subject_id", "message": "; ".join(p for p in problems if p)}],
+        )
+    as_of = request.as_of or now
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=CHINA)
+    return {
+        "subject_id": subject_id,
+        "matter": request.matter,
+        "as_of": as_of.astimezone(CHINA).isoformat(),
+        "reference": request.reference,
+    }
+
+
+def answer(
+    state: State, runtime: PolicyRuntime, request: dict[str, Any], *, decision_id: str
+) -> dict[str, Any]:
+    """The contract's check response for a normalised request (caller holds ``state.lock``)."""
+    as_of = dt.datetime.fromisoformat(request["as_of"])
+    evaluation = evaluate(
+        state,
+        runtime,
+        subject_id=request["subject_id"],
+        matter=request["matter"],
+        day=as_of.astimezone(CHINA).date(),
+    )
+    return response_body(evaluation, runtime, request, decision_id=decision_id)
+
+
+def response_body(
+    evaluation: Evaluation, runtime: PolicyRuntime, request: dict[str, Any], *, decision_id: str
+) -> dict[str, Any]:
+    """Shape an evaluation as the contract's response."""
+    return {
+        "decision_id": decision_id,
+        "subject_id": request["subject_id"],
+        "known_subject": evaluation.known_subject,
+        "matter": request["matter"],
+        "as_of": request["as_of"],
+        "outcome": evaluation.outcome,
+        "binding_outcome": evaluation.binding_outcome,
+        "incentives_withheld": evaluation.incentives_withheld,
+        "hits": [hit_view(hit) for hit in evaluation.hits],
+        "policy_version": runtime.version,
+    }
+
+
+def hit_view(hit: Hit) -> dict[str, Any]:
+    """One hit as the contract shapes it (plus the entry's initiating department)."""
+    memo, measure, entry = hit.memorandum, hit.measure, hit.entry
+    return {
+        "memorandum_id": memo.id,
+        "memorandum_title": memo.title,
+        "doc_no": memo.doc_no,
+        "kind": memo.kind.value,
+        "measure_id": measure.id,
+        "measure_text": measure.text,
+        "effect": measure.effect.value,
+        "mandatory": measure.mandatory,
+        "implementing": list(measure.implementing),
+        "legal_basis": measure.legal_basis,
+        "entry_id": entry.id,
+        "list": entry.list,
+        "initiating_department": entry.department,
+        "via": None if hit.via is None else hit.via.to_dict(),
+        "until": None if hit.until is None else hit.until.isoformat(),
+    }
+
+
+def new_decision_id() -> str:
+    """A fresh decision id."""
+    return str(uuid.uuid4())
+
+
+def decide(
+    service: Service, request: CheckRequest, *, caller: str, department: str
+) -> StoredDecision:
+    """Answer a check and append it to the decision log; returns it once committed."""
+    service.catch_up()
+    with service.state.lock:
+        runtime = service.policy.runtime
+        normalized = normalized_request(
+            request,
+            vocabulary_matters=runtime.bundle.vocabulary.matters,
+            now=dt.datetime.now(CHINA),
+        )
+        decision_id = new_decision_id()
+        body = answer(service.state, runtime, normalized, decision_id=decision_id)
+        event_seq = service.state.seq
+    draft = DecisionDraft(
+        decision_id=decision_id,
+        decided_at=utcnow(),
+        caller=caller,
+        department=department,
+        subject_id=normalized["subject_id"],
+        matter=normalized["matter"],
+        request=normalized,
+        response=body,
+        policy_version=runtime.version,
+        event_seq=event_seq,
+    )
+    return service.decisions.append(draft)

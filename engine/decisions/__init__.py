@@ -1,0 +1,42 @@
+"""The hash-chained decision log: every check's answer, group-committed, verifiable, queryable.
+
+- ``DecisionLog``: the thread-safe group-committing writer (``append``, ``append_async``).
+- ``verify``: re-hash the chain and find the first broken position.
+- ``get_decision``, ``require_decision``, ``list_decisions``, ``to_item``: the audit reads.
+- ``record_feedback``, ``feedback_stats``: implementing departments' feedback.
+- canonical encoding and hashing: ``engine.decisions.canonical``.
+"""
+
+from engine.decisions.canonical import GENESIS_HASH
+from engine.decisions.feedback import feedback_item, feedback_stats, record_feedback
+from engine.decisions.queries import (
+    MAX_LIST_LIMIT,
+    get_decision,
+    list_decisions,
+    require_decision,
+    to_item,
+)
+from engine.decisions.records import Decision, DecisionDraft, Feedback, StoredDecision
+from engine.decisions.verify import VerifyResult, verify
+from engine.decisions.writer import DECISION_APPEND_LOCK_KEY, DecisionLog, chain_lock
+
+__all__ = [
+    "DECISION_APPEND_LOCK_KEY",
+    "GENESIS_HASH",
+    "MAX_LIST_LIMIT",
+    "Decision",
+    "DecisionDraft",
+    "DecisionLog",
+    "Feedback",
+    "StoredDecision",
+    "VerifyResult",
+    "chain_lock",
+    "feedback_item",
+    "feedback_stats",
+    "get_decision",
+    "list_decisions",
+    "record_feedback",
+    "require_decision",
+    "to_item",
+    "verify",
+]

@@ -1,0 +1,138 @@
+"""The canonical encoding each decision's hash is computed over, the same on every database.
+
+``hash = sha256(prev_hash.encode("ascii") + canonical_record(...)).hexdigest()``, the genesis
+``prev_hash`` being 64 zeros. ``canonical_record`` is, byte for byte,
+
+    json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+               allow_nan=False).encode("utf-8")
+
+over the dict of every recorded field except ``hash``: ``seq``, ``decision_id``,
+``decided_at`` (UTC, ``isoformat(timespec="microseconds")``, e.g.
+``2026-05-01T02:00:00.000000+00:00``), ``caller``, ``department``, ``subject_id``, ``matter``,
+``request``, ``response``, ``policy_version``, ``event_seq``, ``prev_hash``; ``request`` and
+``response`` pass through ``normalise_json`` first.
+
+Why normalise: a JSON value does not come back from the database exactly as it went in.
+PostgreSQL JSONB reorders keys (``sort_keys`` absorbs that) and stores numbers as decimals:
+``1e16`` comes back as the integer ``10000000000000000``, ``-0.0`` as ``0.0``. So every number
+with an integral value (an int, or a float such as ``1.0`` or ``1e16``) is encoded as the
+plain integer of its shortest decimal form (``1``, ``10000000000000000``), and every other
+float as Python's shortest round-trip ``repr``; the decimal JSONB keeps parses back to that
+same float. Values neither database can store the same way are refused up front: NaN and
+infinities, non-string keys (JSON would turn ``1`` into ``"1"``), NUL characters (JSONB and
+PostgreSQL text reject them), lone surrogates (not encodable as UTF-8), non-JSON types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+_FIELDS_BEFORE_REQUEST = (
+    "caller",
+    "decided_at",
+    "decision_id",
+    "department",
+    "event_seq",
+    "matter",
+    "policy_version",
+    "prev_hash",
+)
+
+
+def normalise_json(value: Any) -> Any:
+    """``value`` with integral numbers as ints; raises ValueError/TypeError on non-portable JSON."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        _check_text(value)
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a JSON number")
+        # Decimal(repr()) keeps the float's shortest decimal, which is what JSONB stores.
+        return int(Decimal(repr(value))) if value.is_integer() else value
+    if isinstance(value, dict):
+        normalised: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object key {key!r} is not a string")
+            _check_text(key)
+            normalised[key] = normalise_json(item)
+        return normalised
+    if isinstance(value, list | tuple):
+        return [normalise_json(item) for item in value]
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise ValueError("NUL characters cannot be stored")
+    text.encode("utf-8")  # raises UnicodeEncodeError (a ValueError) on a lone surrogate
+
+
+def encode_json(value: Any) -> str:
+    """The canonical JSON text of a JSON value (normalised, sorted keys, no spaces)."""
+    return _dumps(normalise_json(value))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def canonical_time(moment: dt.datetime) -> str:
+    """A timestamp as it is hashed: UTC, microseconds, ``+00:00``."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime in a decision record")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def canonical_record(
+    *,
+    seq: int,
+    decision_id: str,
+    decided_at: dt.datetime,
+    caller: str,
+    department: str,
+    subject_id: str,
+    matter: str,
+    request_json: str,
+    response_json: str,
+    policy_version: str,
+    event_seq: int,
+    prev_hash: str,
+) -> bytes:
+    """The bytes hashed for one record; ``request_json``/``response_json`` from ``encode_json``.
+
+    Assembled from pre-encoded request and response so the single writer thread does not
+    encode them again; the result equals ``json.dumps`` of the whole record (module docstring).
+    """
+    scalars = {
+        "caller": caller,
+        "decided_at": canonical_time(decided_at),
+        "decision_id": decision_id,
+        "department": department,
+        "event_seq": event_seq,
+        "matter": matter,
+        "policy_version": policy_version,
+        "prev_hash": prev_hash,
+    }
+    before = _dumps({key: scalars[key] for key in _FIELDS_BEFORE_REQUEST})
+    after = _dumps({"seq": seq, "subject_id": subject_id})
+    text = f'{before[:-1]},"request":{request_json},"response":{response_json},{after[1:]}'
+    return text.encode("utf-8")
+
+
+def chain_hash(prev_hash: str, record: bytes) -> str:
+    """``sha256(prev_hash as ASCII hex + record)`` as lower-case hex."""
+    return hashlib.sha256(prev_hash.encode("ascii") + record).hexdigest()

@@ -1,0 +1,113 @@
+"""Reading the decision log for the audit endpoints."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.decisions.canonical import canonical_time
+from engine.decisions.records import Decision, StoredDecision
+from engine.errors import InvalidRequest, NotFound
+
+MAX_LIST_LIMIT = 1000
+_CURSOR_PREFIX = "seq:"
+_MAX_SEQ = 2**63 - 1
+
+
+def get_decision(session: Session, decision_id: str) -> StoredDecision | None:
+    """The decision with this id, or None."""
+    row = session.exec(select(Decision).where(Decision.decision_id == decision_id)).first()
+    return None if row is None else StoredDecision.from_row(row)
+
+
+def require_decision(session: Session, decision_id: str) -> StoredDecision:
+    """The decision with this id; raises NotFound ``unknown_decision``."""
+    stored = get_decision(session, decision_id)
+    if stored is None:
+        raise NotFound(f"no decision {decision_id}", code="unknown_decision")
+    return stored
+
+
+def list_decisions(
+    session: Session,
+    *,
+    subject_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[StoredDecision], str | None]:
+    """One page of decisions in seq order and the cursor of the next page (None: last page).
+
+    ``since`` is inclusive and ``until`` exclusive, both on ``decided_at`` (timezone-aware).
+    The cursor is opaque to clients; pass it back with the same filters to get the next page.
+    Raises InvalidRequest naming ``limit``, ``cursor``, ``since`` or ``until``.
+    """
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise _invalid("limit", f"must be between 1 and {MAX_LIST_LIMIT}")
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise _invalid(name, "must carry a time zone offset")
+    query = select(Decision).order_by(col(Decision.seq)).limit(limit + 1)
+    if cursor is not None:
+        query = query.where(col(Decision.seq) > decode_cursor(cursor))
+    if subject_id is not None:
+        query = query.where(Decision.subject_id == subject_id)
+    if since is not None:
+        query = query.where(col(Decision.decided_at) >= since)
+    if until is not None:
+        query = query.where(col(Decision.decided_at) < until)
+    rows = session.exec(query).all()
+    page = [StoredDecision.from_row(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(page[-1].seq) if len(rows) > limit else None
+    return page, next_cursor
+
+
+def encode_cursor(seq: int) -> str:
+    """The opaque cursor meaning "after seq"."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The seq a cursor points after; raises InvalidRequest naming ``cursor``."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        if not text.startswith(_CURSOR_PREFIX):
+            raise ValueError(text)
+        seq = int(text.removeprefix(_CURSOR_PREFIX))
+    except (ValueError, binascii.Error) as exc:
+        raise _invalid("cursor", "is not a cursor this service issued") from exc
+    if not 0 <= seq <= _MAX_SEQ:  # beyond BIGINT the database would fail, not the client
+        raise _invalid("cursor", "is not a cursor this service issued")
+    return seq
+
+
+def to_item(stored: StoredDecision) -> dict[str, Any]:
+    """The audit item of a decision (contract/api.md, Audit), JSON-ready.
+
+    It holds every hashed field, with ``decided_at`` in the hashed form, so an auditor can
+    recompute ``hash`` from an item alone (engine/decisions/canonical.py).
+    """
+    return {
+        "seq": stored.seq,
+        "decision_id": stored.decision_id,
+        "decided_at": canonical_time(stored.decided_at),
+        "caller": stored.caller,
+        "department": stored.department,
+        "subject_id": stored.subject_id,
+        "matter": stored.matter,
+        "request": stored.request,
+        "response": stored.response,
+        "policy_version": stored.policy_version,
+        "event_seq": stored.event_seq,
+        "prev_hash": stored.prev_hash,
+        "hash": stored.hash,
+    }
+
+
+def _invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(f"{field} {message}", details=[{"field": field, "message": message}])

@@ -1,0 +1,205 @@
+"""Runs a YAML scenario (tests/cases/scenarios/*.yaml) against a real service and database.
+
+A scenario names a bundle (a directory under tests/fixtures/bundles, or ``shipped``), gives
+aliases to subjects and entries, and lists steps; each step may say what it must produce.
+
+Steps:
+  subjects:   [{id, kind, name?}]                      registry events
+  relations:  [{org_id, person_id, role, start, end?}] registry events (ids or aliases)
+  entry:      {as, department, list, subject_id, subject_kind, decided_on, ...}
+              expect_triggered: [memorandum ids]        expect_derived: [list codes]
+  revoke | objection | resolution | repair: {entry: alias, ...}   expect_status / expect_error
+  check:      {subject_id, matter, as_of}
+              expect: {outcome, binding_outcome, incentives_withheld, known_subject,
+                       hits: [{measure_id, entry, via?, until?}]}   (hits compared in order)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine import checks, entries
+from engine.entries import EntryCreate
+from engine.errors import JrpError
+from engine.events import EventType, NewEvent
+from engine.service import Service
+from engine.settings import SHIPPED_POLICY_DIR, Settings
+from tests.conftest import FIXTURES
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "cases" / "scenarios"
+
+
+def bundle_dir(name: str) -> Path:
+    """``shipped`` or a fixture bundle's directory name."""
+    return SHIPPED_POLICY_DIR if name == "shipped" else FIXTURES / "bundles" / name
+
+
+@dataclass
+class ScenarioRun:
+    service: Service
+    aliases: dict[str, str] = field(default_factory=dict)
+    entry_ids: dict[str, str] = field(default_factory=dict)
+
+    def subject(self, value: str) -> str:
+        return self.aliases.get(value, value)
+
+    def entry(self, alias: str) -> str:
+        return self.entry_ids[alias]
+
+
+def start(db_url: str, scenario: dict[str, Any]) -> ScenarioRun:
+    """A service on a fresh database with the scenario's bundle."""
+    settings = Settings(db=db_url, policy=bundle_dir(scenario.get("bundle", "scenarios")))
+    run = ScenarioRun(Service.start(settings))
+    run.aliases.update(scenario.get("aliases", {}))
+    return run
+
+
+def run_step(run: ScenarioRun, step: dict[str, Any], where: str) -> None:
+    """Execute one step and assert its expectations."""
+    (kind,) = [k for k in step if not k.startswith("expect")]
+    handler = _STEPS[kind]
+    try:
+        handler(run, step[kind], step)
+    except JrpError as exc:
+        expected = step.get("expect_error")
+        assert expected == exc.code, f"{where}: unexpected error {exc.code}: {exc.message}"
+        return
+    assert "expect_error" not in step, f"{where}: expected error {step['expect_error']}"
+
+
+def _subjects(run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, Any]) -> None:
+    new = [
+        NewEvent(
+            EventType.subject_upserted,
+            {"id": run.subject(i["id"]), "kind": i["kind"], "name": i.get("name"), "region": None},
+            subject_id=run.subject(i["id"]),
+        )
+        for i in items
+    ]
+    run.service.write(lambda _session, _state: new)
+
+
+def _relations(run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, Any]) -> None:
+    new = [
+        NewEvent(
+            EventType.relation_recorded,
+            {
+                "org_id": run.subject(i["org_id"]),
+                "person_id": run.subject(i["person_id"]),
+                "role": i["role"],
+                "start": str(i["start"]),
+                "end": None if i.get("end") is None else str(i["end"]),
+            },
+        )
+        for i in items
+    ]
+    run.service.write(lambda _session, _state: new)
+
+
+def _entry(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None:
+    body = {k: v for k, v in spec.items() if k not in ("as", "department", "key")}
+    body["subject_id"] = run.subject(body["subject_id"])
+    answer = entries.register(
+        run.service,
+        EntryCreate.model_validate(body),
+        caller_name=f"scenario-{spec['department']}",
+        department=spec["department"],
+        idempotency_key=spec.get("key"),
+    )
+    run.entry_ids[spec["as"]] = answer["entry"]["id"]
+    if "expect_triggered" in step:
+        assert [t["memorandum_id"] for t in answer["triggered"]] == step["expect_triggered"]
+    if "expect_derived" in step:
+        assert [d["entry"]["list"] for d in answer["derived"]] == step["expect_derived"]
+    for index, derived in enumerate(answer["derived"]):
+        run.entry_ids[f"{spec['as']}.derived{index}"] = derived["entry"]["id"]
+
+
+def _lifecycle(action: str) -> Any:
+    def handler(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None:
+        entry_id = run.entry(spec["entry"])
+        who = {"actor": "scenario", "department": spec.get("department", "ndrc")}
+        if action == "revoke":
+            view = entries.revoke(run.service, entry_id, **who)
+        elif action == "objection":
+            view = entries.raise_objection(run.service, entry_id, spec.get("reason", "异议"), **who)
+        elif action == "resolution":
+            view = entries.resolve_objection(
+                run.service, entry_id, spec["outcome"], spec.get("note"), **who
+            )
+        else:
+            view = entries.repair(run.service, entry_id, spec.get("note"), **who)
+        if "expect_status" in step:
+            assert view["status"] == step["expect_status"]
+
+    return handler
+
+
+def _check(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None:
+    service = run.service
+    request = checks.CheckRequest.model_validate(
+        {**spec, "subject_id": run.subject(spec["subject_id"])}
+    )
+    normalized = checks.normalized_request(
+        request,
+        vocabulary_matters=service.policy.bundle.vocabulary.matters,
+        now=dt.datetime.now(checks.CHINA),
+    )
+    service.catch_up()
+    with service.state.lock:
+        body = checks.answer(service.state, service.policy.runtime, normalized, decision_id="x")
+    expect = step.get("expect", {})
+    reverse = {v: k for k, v in run.entry_ids.items()}
+    names = {v: k for k, v in run.aliases.items()}
+    for key in ("outcome", "binding_outcome", "incentives_withheld", "known_subject"):
+        if key in expect:
+            assert body[key] == expect[key], f"{key}: {body[key]!r} != {expect[key]!r}"
+    if "hits" in expect:
+        got = [
+            {
+                "measure_id": hit["measure_id"],
+                "entry": reverse.get(hit["entry_id"], hit["entry_id"]),
+                "via": None
+                if hit["via"] is None
+                else {k: names.get(v, v) for k, v in hit["via"].items()},
+                "until": hit["until"],
+            }
+            for hit in body["hits"]
+        ]
+        wanted = [
+            {
+                "measure_id": hit["measure_id"],
+                "entry": hit["entry"],
+                "via": hit.get("via"),
+                "until": None if hit.get("until") is None else str(hit["until"]),
+            }
+            for hit in expect["hits"]
+        ]
+        assert got == wanted
+
+
+_STEPS = {
+    "subjects": _subjects,
+    "relations": _relations,
+    "entry": _entry,
+    "revoke": _lifecycle("revoke"),
+    "objection": _lifecycle("objection"),
+    "resolution": _lifecycle("resolution"),
+    "repair": _lifecycle("repair"),
+    "check": _check,
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A scenario file, with ISO dates left as strings."""
+    from measures.yaml_positions import PolicyLoader
+
+    with path.open(encoding="utf-8") as handle:
+        loaded: dict[str, Any] = yaml.load(handle, Loader=PolicyLoader)
+    return loaded
