@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
-from api.routers import checks, entries, health, policy, registry
+from api.routers import checks, entries, health, policy, registry, replay
 from engine.service import Service
 
 DESCRIPTION = """
@@ -39,4 +39,5 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(checks.router)
+    app.include_router(replay.router)
     return app

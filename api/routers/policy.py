@@ -11,7 +11,7 @@ from api.deps import AnyCaller, PolicyAdmin, PolicyReader, ServiceDep
 from engine import policy_store
 from engine.db import session_scope
 from engine.errors import NotFound
-from engine.service import LoadedPolicy
+from engine.policies import LoadedPolicy
 from measures.schema import MemorandumKind
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])

@@ -211,3 +211,11 @@ def test_concurrent_checks_and_writes_on_two_services_keep_one_chain(
     registration_seqs = sorted(e.registered_seq for e in running.service.state.entries.values())
     for event_seq, hits in seen_positions:
         assert hits == sum(1 for seq in registration_seqs if seq <= event_seq)
+
+
+def test_an_id_valid_as_both_kinds_is_checked_not_refused(running: Running) -> None:
+    """About 1 in 341 citizen numbers also passes both org-code checks; it is well-formed."""
+    ambiguous = "440106198001010537"
+    body = _check(running, subject_id=ambiguous)
+    assert body["known_subject"] is False
+    assert body["outcome"] == "clear"

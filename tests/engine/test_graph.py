@@ -171,10 +171,15 @@ def test_ids_roles_and_days_are_stored_once(graph: CompactRoleGraph) -> None:
 
 
 def test_load_pauses_gc_and_restores_it(graph: CompactRoleGraph) -> None:
+    gc.unfreeze()  # an earlier load in this process froze the heap already
     assert gc.isenabled()
     graph.load([(ORG, PERSON, LEGAL, D, None)])
     assert gc.isenabled()
     assert gc.get_freeze_count() > 0
+    gc.disable()
+    graph.load([(ORG2, PERSON, LEGAL, D, None)])
+    assert not gc.isenabled()
+    gc.enable()
 
 
 ids = st.sampled_from(["o1", "o2", "o3", "p1"])

@@ -23,11 +23,11 @@ from engine.identifiers import (
 TODAY = date(2026, 11, 22)
 DIGITS = "0123456789"
 
-# Published codes with their holders, gathered from public validator test suites and issue
-# threads (hutool, bluesky335/IDCheck, ntnyq/uscc-utils, any-rule) and business records.
+# Real codes, from public validator test suites and issue threads (hutool, bluesky335/IDCheck,
+# ntnyq/uscc-utils, any-rule, xbeginagain/generator) and org constants in public repositories.
 REAL_ORG_CODES = [
     "91110000600037341L",  # domain.md's example
-    "91350100M000100Y43",  # the standard's worked example (IDCheck)
+    "91350100M000100Y43",  # "官方示例" in IDCheck's tests
     "9135010557098120XJ",  # 福建百度博瑞网络科技有限公司
     "91120222MA06DG3067",  # 天津云上畅游科技合伙企业（有限合伙）
     "91120222MA0699U071",  # 天津锤子科技有限公司
@@ -46,7 +46,7 @@ REAL_ORG_CODES = [
     "91330201MA282UF146",
     "91330401MA28ADM67R",
     "91310112MA1GBKRE47",
-    "92141127MA0KD1Y64A",  # an individual business (92), listed on cods.org.cn
+    "92141127MA0KD1Y64A",  # an individual business (92); its reporter found it on cods.org.cn
     "12440600MB2C07549J",  # a public institution (12)
     "531000005000160090",  # 中国红十字基金会 (民政, foundation)
     "52410000663412719U",  # 河南省嵩山少林寺文化院 (民政, private non-enterprise unit)
@@ -199,7 +199,7 @@ def test_person_adjacent_transpositions_always_refused(number: str, i: int) -> N
 
 @given(person_ids)
 def test_person_id_given_as_org_names_the_mistake(number: str) -> None:
-    assume(problem("org", number) is not None)  # a few are valid as both kinds
+    assume(problem("org", number) is not None)  # 1 in 341 is valid as both kinds
     with pytest.raises(InvalidRequest) as caught:
         normalize_subject_id("org", number, field="items[3].id", today=TODAY)
     assert caught.value.details == [
