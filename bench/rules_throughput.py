@@ -90,11 +90,14 @@ def run(scenario: str, seconds: float) -> None:
             list_code="administrative_penalty", window_counts={"repeat-penalties": n % 5}
         )
     elif scenario == "one-list-2000":
-        for label, amount in [("match none", -1), ("match 1000", 999), ("match all", 10**9)]:
-            attributes = {"amount": amount}
-            cases[label] = lambda n, a=attributes: policy.triggered(
-                list_code="big", subject_kind="org", attributes=a
+
+        def one_list(amount: int) -> Callable[[int], Any]:
+            return lambda n: policy.triggered(
+                list_code="big", subject_kind="org", attributes={"amount": amount}
             )
+
+        for label, amount in [("match none", -1), ("match 1000", 999), ("match all", 10**9)]:
+            cases[label] = one_list(amount)
     else:
         cases["one list of 600 (1 match)"] = lambda n: policy.triggered(
             list_code=f"l{n % 600:03d}", subject_kind="org", attributes={"level": 5}

@@ -217,7 +217,6 @@ class RuleHost:
                             f"fact of evaluation {fact.get(TOKEN_PROPERTY)} seen in evaluation "
                             f"{message[TOKEN_PROPERTY]}"
                         )
-                    self._accept(rule, fact)
                     rules.append(rule)
                 except Exception as error:  # keep draining: see the module docstring
                     problem = problem or f"reading an action failed: {error!r}"
@@ -226,9 +225,6 @@ class RuleHost:
             ruleset.broken = True  # its queue may hold a started action forever
             problem = problem or f"the action queue failed: {error}"
         return rules, problem
-
-    def _accept(self, rule: str, fact: Mapping[str, Any]) -> None:
-        """Called for each action message accepted (a seam for tests)."""
 
     def _retract(self, name: str, ruleset: _Ruleset, fact_id: str) -> None:
         try:

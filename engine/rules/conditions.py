@@ -42,7 +42,14 @@ from datetime import date
 from typing import Any
 
 from engine.errors import RuleEngineError
-from measures.schema import AllOf, AnyOf, Comparison, Condition, Scalar
+from measures.limits import (
+    MAX_STRING_CONSTANT_BYTES,
+    comparisons,
+    condition_rules,
+    constants,
+    merge_memberships,
+)
+from measures.schema import AllOf, Comparison, Condition, Scalar
 
 Expression = dict[str, Any]
 """One durable condition expression (the value under ``m``)."""
@@ -50,8 +57,6 @@ Expression = dict[str, Any]
 MISSING, NUMBER, STRING, BOOLEAN, OTHER = "-", "n", "s", "b", "o"
 VALUE_TYPES = (NUMBER, STRING, BOOLEAN)
 
-MAX_STRING_CONSTANT_BYTES = 16_000
-"""Hex doubles it; durable compares strings by an unsigned 16-bit length (65,535 bytes)."""
 
 _ORDER_OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 
@@ -122,19 +127,13 @@ class Encoder:
         fields: dict[str, int] = {}
         longest = 0
         for condition in conditions:
-            for comparison in _comparisons(condition):
+            for comparison in comparisons(condition):
                 fields.setdefault(comparison.field, len(fields))
-                for value in _values(comparison):
+                for value in constants(comparison):
                     if isinstance(value, str):
-                        size = len(value.encode("utf-8", "surrogatepass"))
-                        if size > MAX_STRING_CONSTANT_BYTES:
-                            raise RuleEngineError(
-                                f"string constant of {size} bytes in a condition on "
-                                f"'{comparison.field}'; at most {MAX_STRING_CONSTANT_BYTES}"
-                            )
-                        longest = max(longest, size)
+                        longest = max(longest, len(value.encode("utf-8", "surrogatepass")))
         # One byte past the longest constant decides every comparison with any constant.
-        return cls(fields=fields, string_limit=longest + 1)
+        return cls(fields=fields, string_limit=min(longest, MAX_STRING_CONSTANT_BYTES) + 1)
 
     def constant(self, value: Scalar) -> tuple[str, int | str]:
         """A condition constant as (type code, engine value)."""
@@ -142,6 +141,11 @@ class Encoder:
         if key is None:
             raise RuleEngineError(f"condition constant {value!r} is not comparable")
         if isinstance(key, str):
+            size = len(key.encode("utf-8", "surrogatepass"))
+            if size > MAX_STRING_CONSTANT_BYTES:
+                raise RuleEngineError(
+                    f"string constant of {size} bytes; at most {MAX_STRING_CONSTANT_BYTES}"
+                )
             return type_code, string_key(key, self.string_limit)
         return type_code, key
 
@@ -156,7 +160,7 @@ class Encoder:
         """The condition as alternatives of conjunctions (each one durable rule); [[]] = always."""
         if condition is None:
             return [[]]
-        size = _dnf_size(condition)
+        size = condition_rules(condition)
         if size > limit:
             raise RuleEngineError(
                 f"condition expands to {size} alternative rules; at most {limit} "
@@ -172,7 +176,7 @@ class Encoder:
             for child in condition.all:
                 product = [left + right for left in product for right in self._dnf(child)]
             return product
-        return [conj for child in _merge_memberships(condition) for conj in self._dnf(child)]
+        return [conj for child in merge_memberships(condition) for conj in self._dnf(child)]
 
     def comparison(self, comparison: Comparison) -> Expression:
         """One comparison as a single durable expression (``$or`` only of exclusive tests)."""
@@ -224,43 +228,3 @@ def _all_of(expressions: list[Expression]) -> Expression:
 
 def _any_of(expressions: list[Expression]) -> Expression:
     return expressions[0] if len(expressions) == 1 else {"$or": expressions}
-
-
-def _merge_memberships(condition: AnyOf) -> list[Condition]:
-    """``any`` of ``eq``/``in`` tests on one field is one ``in``: one rule instead of several."""
-    merged: dict[str, list[Scalar]] = {}
-    others: list[Condition] = []
-    for child in condition.any:
-        if isinstance(child, Comparison) and child.op in ("eq", "in"):
-            merged.setdefault(child.field, []).extend(_values(child))
-        else:
-            others.append(child)
-    memberships: list[Condition] = [
-        Comparison(field=name, op="in", value=values) for name, values in merged.items()
-    ]
-    return memberships + others
-
-
-def _dnf_size(condition: Condition) -> int:
-    if isinstance(condition, Comparison):
-        return 1
-    if isinstance(condition, AllOf):
-        return math.prod(_dnf_size(child) for child in condition.all)
-    return sum(_dnf_size(child) for child in _merge_memberships(condition))
-
-
-def _comparisons(condition: Condition | None) -> Iterable[Comparison]:
-    if condition is None:
-        return
-    if isinstance(condition, Comparison):
-        yield condition
-        return
-    for child in condition.all if isinstance(condition, AllOf) else condition.any:
-        yield from _comparisons(child)
-
-
-def _values(comparison: Comparison) -> list[Scalar]:
-    value = comparison.value
-    if isinstance(value, list):
-        return value
-    return [] if value is None else [value]

@@ -1,14 +1,17 @@
 """A policy bundle compiled to durable_rules rulesets: which triggers an entry fires, which
 derivations a window count meets.
 
-Layout (why: durable-rules-notes.md, limits measured in tests/engine/test_rules_durable.py):
-a message may have at most 64 pending condition nodes and a node at most 511 children testing
-one field (512 makes every post fail, more freezes the process). Every rule here starts with
-its own always-true marker test, so rules share no nodes, and continues as a chain in which at
-most one alternative of any ``$or`` can hold. A message therefore has at most one pending node
-per rule of the ruleset; rulesets hold at most ``RULES_PER_RULESET`` rules. Consecutive lists
-share a ruleset when their rules fit (a ruleset and its state cost ~1.2 MiB at 48 rules), and a
-list with more rules spreads over several; an entry is posted to the rulesets holding its list.
+Layout (durable-rules-notes.md; pinned in tests/engine/test_rules_durable.py and
+test_rules.py): a message fails (engine code 303) when more than 64 matched condition nodes
+wait on durable's evaluation stack, and a node with 512 children testing one field breaks the
+ruleset (more freezes the process). Every rule here starts with its own always-true marker
+test, so rules share no node, and continues as a chain in which at most one alternative of any
+``$or`` can hold: a message keeps exactly one node pending per rule (measured: 64 rules pass,
+65 fail), and the root has one child per rule. Rulesets hold at most ``RULES_PER_RULESET``
+rules. Consecutive lists share a ruleset while their rules fit (a ruleset and its session cost
+~1.2 MiB at 48 rules), a list with more rules spreads over several, and an entry is posted to
+the rulesets holding its list. Derivations are compiled the same way, into rulesets of their
+own.
 """
 
 from __future__ import annotations
@@ -23,10 +26,8 @@ from engine.errors import RuleEngineError
 from engine.rules.adapter import Rule, RuleHost, check_property_names
 from engine.rules.conditions import Encoder, Expression
 from measures.bundle import Bundle
+from measures.limits import RULES_PER_RULESET
 from measures.schema import SubjectKind, condition_fields
-
-RULES_PER_RULESET = 48
-"""Worst-case pending nodes per message is the rule count; durable's limit is 64 (notes)."""
 
 MARKER, LIST, KIND = "q", "l", "k"
 _SUBJECT_KINDS = frozenset(kind.value for kind in SubjectKind)

@@ -151,14 +151,16 @@ def reference_holds(condition: Condition | None, attributes: Mapping[str, Any]) 
     if condition.op in ("ne", "not_in"):
         return not any(_same(value, c) for c in constants)
     left, right = _comparable(value), _comparable(condition.value)
-    if left is None or right is None or type(left) is not type(right):
-        return False
-    return {
-        "gt": left > right,
-        "gte": left >= right,
-        "lt": left < right,
-        "lte": left <= right,
-    }[condition.op]
+    if isinstance(left, str) and isinstance(right, str):
+        return _ordered(condition.op, left, right)
+    if isinstance(left, float) and isinstance(right, float):
+        return _ordered(condition.op, left, right)
+    return False  # missing, not comparable, or two types
+
+
+def _ordered(op: str, left: Any, right: Any) -> bool:
+    results = {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}
+    return bool(results[op])
 
 
 def _comparable(value: Any) -> float | str | None:

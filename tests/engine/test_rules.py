@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from engine.errors import RuleEngineError
-from engine.rules import RULES_PER_RULESET, CompiledPolicy, TriggerMatch
+from engine.errors import InvalidPolicy, RuleEngineError
+from engine.rules import RULES_PER_RULESET, CompiledPolicy, TriggerMatch, adapter
 from engine.rules.adapter import RuleHost, check_property_names, fnv1a_32
 from measures.schema import AllOf, AnyOf, Comparison
 from tests.engine.rules_helpers import make_bundle, reference_holds
@@ -38,7 +37,7 @@ def test_every_memorandum_on_one_list_fires() -> None:
 
 
 def test_results_follow_bundle_order_not_firing_order() -> None:
-    memoranda = [
+    memoranda: list[dict[str, Any]] = [
         {"id": "zeta", "triggers": [{"list": "l", "when": _gte("a", 1)}, {"list": "l"}]},
         {"id": "alpha", "triggers": [{"list": "l"}]},
     ]
@@ -160,38 +159,49 @@ def test_one_trigger_on_each_of_six_hundred_lists() -> None:
                 assert matches == ([TriggerMatch(f"m{n:03d}", 0)] if level >= n % 7 else [])
 
 
-def test_the_stack_limit_is_real() -> None:
-    # Why rulesets hold at most RULES_PER_RULESET rules: a message pending more than 64
-    # condition nodes fails with engine code 303 (notes). Each rule here adds one.
-    def host_with(rules: int) -> RuleHost:
-        host = RuleHost()
-        host.add_ruleset(
-            "stack",
-            {f"r{n}": {"all": [{"m": {"$neq": {"q": n}}}], "run": f"a{n}"} for n in range(rules)},
-        )
-        return host
-
-    fits = host_with(64)
-    assert len(fits.post([("stack", {"q": -1})])) == 64
-    fits.close()
-    too_many = host_with(65)
-    with pytest.raises(RuleEngineError) as error:
-        too_many.post([("stack", {"q": -1})])
-    assert error.value.details[0]["engine_code"] == "303"
-    too_many.close()
+@pytest.mark.parametrize(("per_ruleset", "fails"), [(64, False), (65, True)])
+def test_a_matching_rule_costs_one_pending_node(
+    monkeypatch: pytest.MonkeyPatch, per_ruleset: int, fails: bool
+) -> None:
+    # The layout's claim: a message keeps one node pending per rule, whatever the condition
+    # (the $or of in/ne/not_in included), so durable's 64 is reached at exactly 64 rules.
+    monkeypatch.setattr("engine.rules.policy.RULES_PER_RULESET", per_ruleset)
+    shapes: list[dict[str, Any]] = [
+        {"field": "a", "op": "ne", "value": 1},
+        {"field": "a", "op": "not_in", "value": [1, "x", True]},
+        {"field": "a", "op": "in", "value": [1, 2, "y", 3.5]},
+        {"all": [{"field": "a", "op": "exists", "value": True}, _gte("a", 2)]},
+    ]
+    memoranda = [
+        {"id": f"m{n:02d}", "triggers": [{"list": "l", "when": shapes[n % 4]}]}
+        for n in range(per_ruleset)
+    ]
+    with CompiledPolicy.compile(make_bundle(memoranda, loader=False)) as policy:
+        assert [info.rules for info in policy.rulesets] == [per_ruleset]
+        if fails:
+            with pytest.raises(RuleEngineError, match="303"):
+                policy.triggered(list_code="l", subject_kind="org", attributes={"a": 2})
+        else:
+            matches = policy.triggered(list_code="l", subject_kind="org", attributes={"a": 2})
+            assert len(matches) == per_ruleset
 
 
 def test_a_trigger_expanding_past_a_ruleset_is_refused() -> None:
     pairs = [{"any": [_gte(f"a{n}", 1), _gte(f"b{n}", 1)]} for n in range(6)]  # 2**6 rules
     memo = {"id": "wide", "triggers": [{"list": "l"}, {"list": "l", "when": {"all": pairs}}]}
+    with pytest.raises(InvalidPolicy):  # lint refuses it first ...
+        make_bundle([memo])
     with pytest.raises(RuleEngineError, match=r"wide trigger 1: .*64 alternative rules"):
-        CompiledPolicy.compile(make_bundle([memo]))
+        # ... and the compiler still guards a bundle that did not go through lint.
+        CompiledPolicy.compile(make_bundle([memo], loader=False))
 
 
 def test_a_huge_string_constant_is_refused() -> None:
     memo = {"id": "m", "triggers": [{"list": "l", "when": _gte("s", "x" * 20_000)}]}
-    with pytest.raises(RuleEngineError, match="string constant"):
-        CompiledPolicy.compile(make_bundle([memo]))
+    with pytest.raises(InvalidPolicy):
+        make_bundle([memo])
+    with pytest.raises(RuleEngineError, match="memorandum m trigger 0: string constant"):
+        CompiledPolicy.compile(make_bundle([memo], loader=False))
 
 
 def test_property_names_with_one_durable_hash_are_refused() -> None:
@@ -206,14 +216,6 @@ def test_property_names_with_one_durable_hash_are_refused() -> None:
 # --- actions: errors surface, stale facts are refused, the engine recovers -------------------
 
 
-class _FaultyHost(RuleHost):
-    """A host that fails while reading the action of rule ``bad``."""
-
-    def _accept(self, rule: str, fact: Mapping[str, Any]) -> None:
-        if rule == "bad":
-            raise ValueError("boom while reading an action")
-
-
 def _two_rules(host: RuleHost) -> None:
     host.add_ruleset(
         "rs",
@@ -224,8 +226,19 @@ def _two_rules(host: RuleHost) -> None:
     )
 
 
-def test_an_error_reading_actions_is_raised_and_the_engine_recovers() -> None:
-    host = _FaultyHost()
+def test_an_error_reading_actions_is_raised_and_the_engine_recovers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read = adapter._action
+
+    def faulty(text: str) -> tuple[str, dict[str, Any]]:
+        rule, fact = read(text)
+        if rule == "bad":
+            raise ValueError("boom while reading an action")
+        return rule, fact
+
+    monkeypatch.setattr(adapter, "_action", faulty)
+    host = RuleHost()
     _two_rules(host)
     with pytest.raises(RuleEngineError, match="boom while reading an action"):
         host.post([("rs", {"x": 11})])
@@ -252,11 +265,21 @@ def test_actions_of_another_evaluation_are_refused() -> None:
     host.close()
 
 
-def test_unknown_operator_is_a_clear_error() -> None:
+def test_a_fact_left_behind_fails_one_post_only() -> None:
+    import durable_rules_engine  # only to leave our fact behind, as a failed retract could
+
     host = RuleHost()
-    with pytest.raises(RuleEngineError) as error:
-        host.add_ruleset("rs", {"r": {"all": [{"m": {"$like": {"x": 1}}}], "run": "a"}})
-    assert error.value.details[0]["engine_code"] == "202"
+    _two_rules(host)
+    assert host.post([("rs", {"x": 1})]) == ["good"]
+    handle = host._rulesets["rs"].handle
+    code, state = durable_rules_engine.assert_fact(
+        handle, json.dumps({"sid": "0", "id": "f", "x": 1, "tok": -7})
+    )
+    assert code == 0 and durable_rules_engine.start_action_for_state(handle, state)
+    assert durable_rules_engine.complete_and_start_action(handle, state) is None
+    with pytest.raises(RuleEngineError, match="still held a fact"):
+        host.post([("rs", {"x": 5})])
+    assert host.post([("rs", {"x": 5})]) == ["good"]
     host.close()
 
 

@@ -14,6 +14,11 @@ from tests.measures.editing import ATP, DJD, copy_example, line_of, replace_once
 EFFECTS = "prohibit, restrict, review, notice, incentive"
 OPERATORS = "eq, ne, gt, gte, lt, lte, in, not_in, exists"
 BIG_IN_LIST = ", ".join(f"c{i}" for i in range(MAX_CONDITION_NODES))
+# An ``all`` of six two-way ``any``: 12 comparisons, but 2**6 = 64 engine rules.
+MANY_ALTERNATIVES = "\n".join(
+    f"        - any: [{{field: a{i}, op: gt, value: 1}}, {{field: b{i}, op: lt, value: 0}}]"
+    for i in range(6)
+)
 
 
 @dataclass(frozen=True)
@@ -245,6 +250,30 @@ CASES = [
         "when:",
         f"condition too large: {MAX_CONDITION_NODES + 2} comparisons (in/not_in count one per "
         f"value); at most {MAX_CONDITION_NODES}",
+    ),
+    Case(
+        "condition-with-too-many-alternatives",
+        DJD,
+        "        - {field: amount, op: gte, value: 1000000}\n",
+        f"        - {{field: amount, op: gte, value: 1000000}}\n{MANY_ALTERNATIVES}\n",
+        "when:",
+        "condition expands to 64 alternatives ('any' inside 'all' multiplies); at most 48",
+    ),
+    Case(
+        "nan-constant",
+        DJD,
+        "{field: amount, op: gte, value: 1000000}",
+        "{field: amount, op: gte, value: .nan}",
+        "when:",
+        "amount: NaN is not a value a condition can compare with",
+    ),
+    Case(
+        "string-constant-too-long",
+        DJD,
+        "{field: category, op: eq, value: tax_evasion}",
+        "{field: category, op: eq, value: " + "x" * 16_001 + "}",
+        "when:",
+        "category: a string constant of 16001 bytes; at most 16000",
     ),
     Case(
         "unknown-list-kind-blocking-incentives",

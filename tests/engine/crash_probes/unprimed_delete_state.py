@@ -1,7 +1,8 @@
 """The hazard the adapter's priming avoids: ``delete_state`` on unprimed sessions.
 
 ``unprimed``: two rulesets whose sessions were created by partly matched facts, then
-``delete_state`` on each: dies with ``free(): invalid pointer`` on durable_rules 2.0.28.
+``delete_state`` on each: dies with ``free(): invalid pointer`` on durable_rules 2.0.28 in most
+heap layouts (undefined behaviour: in some it corrupts memory silently instead).
 ``primed``: the same after a fact matching a prime rule created each session: prints
 "survived". Run as ``python unprimed_delete_state.py unprimed|primed``.
 """
