@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -9,6 +10,18 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("jrp.request")
+
+# An 18-character id in a path that matched no route (a 404) is masked like any personal id.
+_ID_IN_PATH = re.compile(r"(?<![0-9A-Za-z])(\d{6})\w{8}(\w{4})(?![0-9A-Za-z])")
+
+
+def logged_path(scope: Scope) -> str:
+    """The route template (``/v1/subjects/{subject_id}``), never the ids a path carries."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return template
+    return _ID_IN_PATH.sub(r"\1********\2", str(scope["path"]))
 
 
 class RequestLogMiddleware:
@@ -41,7 +54,7 @@ class RequestLogMiddleware:
             log.info(
                 "request.handled",
                 method=scope["method"],
-                path=scope["path"],
+                path=logged_path(scope),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 department=state.get("caller_department"),
