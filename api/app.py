@@ -34,10 +34,11 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.state.callers = callers
     errors.install(app)
     app.add_middleware(RequestLogMiddleware)
+    # Checks first: routes are matched in order, and checks are most of the traffic.
+    app.include_router(checks.router)
     app.include_router(health.router)
     app.include_router(policy.router)
     app.include_router(registry.router)
     app.include_router(entries.router)
-    app.include_router(checks.router)
     app.include_router(replay.router)
     return app

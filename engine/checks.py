@@ -13,7 +13,7 @@ import uuid
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from engine.decisions import DecisionDraft, StoredDecision
 from engine.errors import InvalidRequest
@@ -21,6 +21,7 @@ from engine.identifiers import subject_id_problem
 from engine.models import utcnow
 from engine.sanctions import Evaluation, Hit, PolicyRuntime, evaluate
 from engine.state import State
+from engine.validation import refuse_nul
 
 if TYPE_CHECKING:
     from engine.service import Service
@@ -42,7 +43,9 @@ class CheckRequest(BaseModel):
         description="RFC 3339 time the check is for (default: now); without an offset it is "
         "read as China time (UTC+8); validity is judged on its date in China",
     )
-    reference: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reference: (
+        Annotated[str, StringConstraints(max_length=200), AfterValidator(refuse_nul)] | None
+    ) = None
 
 
 def normalized_request(
@@ -139,6 +142,27 @@ def decide(
 ) -> StoredDecision:
     """Answer a check and append it to the decision log; returns it once committed."""
     service.catch_up()
+    return service.decisions.append(draft(service, request, caller=caller, department=department))
+
+
+async def decide_async(
+    service: Service, request: CheckRequest, *, caller: str, department: str
+) -> StoredDecision:
+    """``decide`` for the event loop: the catch-up and the commit are awaited, not blocked on.
+
+    The catch-up is shared with the checks that arrived at the same time (``Freshness``);
+    evaluation is a few dictionary lookups, done on the loop.
+    """
+    await service.synced()
+    return await service.decisions.append_async(
+        draft(service, request, caller=caller, department=department)
+    )
+
+
+def draft(
+    service: Service, request: CheckRequest, *, caller: str, department: str
+) -> DecisionDraft:
+    """The answer under the state as it is now (the caller caught up), ready for the log."""
     with service.state.lock:
         runtime = service.policy.runtime
         normalized = normalized_request(
@@ -149,7 +173,7 @@ def decide(
         decision_id = new_decision_id()
         body = answer(service.state, runtime, normalized, decision_id=decision_id)
         event_seq = service.state.seq
-    draft = DecisionDraft(
+    return DecisionDraft(
         decision_id=decision_id,
         decided_at=utcnow(),
         caller=caller,
@@ -161,4 +185,3 @@ def decide(
         policy_version=runtime.version,
         event_seq=event_seq,
     )
-    return service.decisions.append(draft)

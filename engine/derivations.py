@@ -21,7 +21,7 @@ import datetime as dt
 import uuid
 
 from engine.sanctions import PolicyRuntime
-from engine.state import Entry, EntryStatus, State
+from engine.state import Entry, EntryStatus, StateView
 from measures.bundle import Bundle
 from measures.schema import Derivation
 
@@ -31,7 +31,7 @@ MAX_DEPTH = 8
 
 
 def derive(
-    state: State, bundle: Bundle, runtime: PolicyRuntime, entry: Entry, *, depth: int = 0
+    state: StateView, bundle: Bundle, runtime: PolicyRuntime, entry: Entry, *, depth: int = 0
 ) -> list[Entry]:
     """Entries derived because ``entry`` is registered (not yet in ``state``), recursively."""
     candidates = [d for d in bundle.derivations if d.from_list == entry.list]
@@ -50,7 +50,7 @@ def derive(
     return derived
 
 
-def _qualifying(state: State, derivation: Derivation, entry: Entry) -> list[Entry]:
+def _qualifying(state: StateView, derivation: Derivation, entry: Entry) -> list[Entry]:
     day = entry.effective_from
     window_start = day - dt.timedelta(days=derivation.within_days - 1)
     used = {

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import Session
 
 from engine.derivations import derive
@@ -21,11 +21,16 @@ from engine.idempotency import IdempotencyRecord, request_digest
 from engine.identifiers import china_today, normalize_subject_id
 from engine.sanctions import PolicyRuntime
 from engine.service import Service
-from engine.state import Entry, EntryStatus, State
+from engine.state import Entry, EntryStatus, State, StateView
+from engine.validation import PortableObject, refuse_nul
 from measures.bundle import Bundle
 from measures.schema import SubjectKind
 
-NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+NonEmpty = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, strip_whitespace=True),
+    AfterValidator(refuse_nul),
+]
 
 
 class EntryCreate(BaseModel):
@@ -45,8 +50,10 @@ class EntryCreate(BaseModel):
         "default_duration_days; null: no end",
     )
     doc_no: NonEmpty
-    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    reason: (
+        Annotated[str, StringConstraints(max_length=2000), AfterValidator(refuse_nul)] | None
+    ) = None
+    attributes: PortableObject = Field(default_factory=dict)
 
 
 def entry_view(entry: Entry, *, today: dt.date | None = None) -> dict[str, Any]:
@@ -117,7 +124,12 @@ def build_entry(
 
 
 def registration_events(
-    state: State, bundle: Bundle, runtime: PolicyRuntime, entry: Entry, *, subject_name: str | None
+    state: StateView,
+    bundle: Bundle,
+    runtime: PolicyRuntime,
+    entry: Entry,
+    *,
+    subject_name: str | None,
 ) -> list[NewEvent]:
     """The events registering ``entry`` (and its subject when unknown, and what it derives)."""
     known = state.subjects.get(entry.subject_id)

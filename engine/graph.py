@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -196,6 +196,31 @@ class CompactRoleGraph:
             days.setdefault(start, start),
             None if end is None else days.setdefault(end, end),
         )
+
+    def sides(
+        self,
+    ) -> tuple[Mapping[str, tuple[RoleHolding, ...]], Mapping[str, tuple[RoleHolding, ...]]]:
+        """Every org's and every person's holdings, each in its answer order (for snapshots)."""
+        return self._by_org, self._by_person
+
+    @classmethod
+    def from_sides(
+        cls,
+        by_org: dict[str, tuple[RoleHolding, ...]],
+        by_person: dict[str, tuple[RoleHolding, ...]],
+        *,
+        roles: Iterable[str],
+        days: Iterable[date],
+    ) -> CompactRoleGraph:
+        """The graph whose ``sides()`` these are: both sides hold the same holding objects, made
+        of the given role and day objects (shared with later ``add``s)."""
+        graph = cls()
+        graph._by_org = by_org
+        graph._by_person = by_person
+        graph._roles = {role: role for role in roles}
+        graph._days = {day: day for day in days}
+        graph._count = sum(map(len, by_org.values()))
+        return graph
 
     def holders(self, org_id: str, roles: Collection[str], on: date) -> list[RoleHolding]:
         """Who held any of ``roles`` in the org on day ``on``."""

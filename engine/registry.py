@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
@@ -41,6 +48,7 @@ from engine.identifiers import china_today, subject_id_problem
 from engine.sanctions import PolicyRuntime, Via, _counterparts, _propagates
 from engine.service import Service
 from engine.state import Entry, State, Subject
+from engine.validation import refuse_nul
 from measures.schema import SubjectKind
 
 log = structlog.get_logger(__name__)
@@ -71,8 +79,14 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 IdText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Region = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(refuse_nul),
+]
+Region = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(refuse_nul)
+]
 RoleCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 

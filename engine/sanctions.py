@@ -13,10 +13,11 @@ registration order, and the ``via`` subject id (own hits first).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from engine.graph import RoleHolding
 from engine.state import Entry, State
@@ -98,7 +99,13 @@ def measure_end(measure: Measure, entry: Entry) -> dt.date | None:
 
 
 class PolicyRuntime:
-    """One policy version ready for checks: triggers cached per entry, measures by matter."""
+    """One policy version ready for checks: triggers cached per entry, measures by matter.
+
+    What an entry triggers depends only on its list, subject kind and attributes (the rule
+    engine sees nothing else), so the rule engine runs once per distinct combination, and
+    each entry keeps its answer by id. ``prepare`` fills both ahead of checks, on the write
+    path and at start-up, so that checks never wait for the rule engine.
+    """
 
     def __init__(
         self, bundle: Bundle, triggered: TriggerFn, derivations_met: DerivationsFn
@@ -107,6 +114,7 @@ class PolicyRuntime:
         self._triggered = triggered
         self._derivations_met = derivations_met
         self._cache: dict[str, tuple[Memorandum, ...]] = {}
+        self._by_content: dict[tuple[str, str, str], tuple[Memorandum, ...]] = {}
         self._lock = threading.Lock()
         self._positions = {
             measure.id: index
@@ -120,14 +128,24 @@ class PolicyRuntime:
         return self.bundle.version
 
     def memoranda_for(self, entry: Entry) -> tuple[Memorandum, ...]:
-        """The memoranda an entry triggers under this version (rule engine once per entry)."""
+        """The memoranda an entry triggers under this version (rule engine once per content)."""
         cached = self._cache.get(entry.id)
         if cached is None:
-            with self._lock:
-                ids = self._triggered(entry)
-            cached = tuple(self.bundle.memoranda[memorandum_id] for memorandum_id in ids)
+            key = (entry.list, entry.subject_kind.value, _attributes_key(entry.attributes))
+            cached = self._by_content.get(key)
+            if cached is None:
+                with self._lock:
+                    ids = self._triggered(entry)
+                cached = tuple(self.bundle.memoranda[memorandum_id] for memorandum_id in ids)
+                self._by_content[key] = cached
             self._cache[entry.id] = cached
         return cached
+
+    def prepare(self, entries: Iterable[Entry]) -> None:
+        """Compute what these entries trigger now, so that checks find it cached."""
+        for entry in entries:
+            if entry.id not in self._cache:
+                self.memoranda_for(entry)
 
     def derivations_met(self, list_code: str, counts: Mapping[str, int]) -> list[str]:
         """Derivation ids on ``list_code`` whose ``at_least`` the counts meet (rule engine)."""
@@ -141,6 +159,12 @@ class PolicyRuntime:
 
     def position(self, measure: Measure) -> int:
         return self._positions[measure.id]
+
+
+def _attributes_key(attributes: Mapping[str, Any]) -> str:
+    # Distinct JSON for distinct values (1, 1.0, "1" and true differ), so equal keys mean
+    # attributes the rule engine cannot tell apart.
+    return json.dumps(attributes, sort_keys=True, default=repr) if attributes else ""
 
 
 def evaluate(

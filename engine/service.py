@@ -8,25 +8,31 @@ before it started, whichever worker wrote it. The policy in force is itself an e
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine import db, events, policy_store
+from engine import db, events, policy_store, snapshot
 from engine.decisions import DecisionLog
 from engine.errors import NotReady
-from engine.events import NewEvent
-from engine.models import Event
+from engine.events import EventType, NewEvent, StoredEvent
+from engine.freshness import Freshness
 from engine.policies import LoadedPolicy, PolicyVersions
+from engine.sanctions import PolicyRuntime
 from engine.settings import Settings
 from engine.state import State
 from measures.loader import load_bundle
 
 log = structlog.get_logger(__name__)
+
+_CATCH_UP_CHUNK = 5000
 
 WriteBuilder = Callable[[Session, State], list[NewEvent]]
 """Given a session holding the log lock and the state caught up to the log, the events to append."""
@@ -42,6 +48,9 @@ class Service:
         self.policies = PolicyVersions(engine)
         self._write_lock = threading.Lock()
         self._catch_up_lock = threading.Lock()
+        self._prepared: PolicyRuntime | None = None
+        self._head = events.LogHead(engine)
+        self.freshness = Freshness(self._catch_up_if_behind)
         self.decisions = DecisionLog(engine)
 
     @classmethod
@@ -51,10 +60,38 @@ class Service:
         db.migrate(engine)
         bundle = load_bundle(settings.policy)
         service = cls(engine=engine, policy_dir=settings.policy)
+        service.restore_snapshot()
         service.policies.add(bundle)
         service.write(lambda session, _state: policy_store.in_force_events(session, bundle))
+        # Millions of long-lived objects: out of the cyclic GC's sight, or every full
+        # collection walks them all (seconds, felt as a latency spike by some check).
+        gc.freeze()
         log.info("service.started", policy=bundle.version, events=service.state.seq)
         return service
+
+    # --- snapshots ---------------------------------------------------------------------------
+
+    def restore_snapshot(self) -> bool:
+        """Start from the newest stored snapshot (before any catch-up); False when none."""
+        if self.state.seq:
+            raise RuntimeError("restore_snapshot is for a service that has applied nothing")
+        loaded = snapshot.load(self.engine)
+        if loaded is None:
+            return False
+        with self._catch_up_lock:
+            self.state = loaded
+        return True
+
+    def snapshot_if_behind(self, *, min_events: int = snapshot.MIN_EVENTS) -> bool:
+        """Store a snapshot when ``min_events`` or more events were applied since the newest one.
+
+        Called where a process has just applied many events and has time to spare: the end
+        of ``jrp import``, and ``jrp serve`` before it starts serving.
+        """
+        newest = snapshot.latest_seq(self.engine) or 0
+        if self.state.seq - newest < min_events:
+            return False
+        return snapshot.save(self.engine, self.state) is not None
 
     # --- policy ----------------------------------------------------------------------------
 
@@ -87,12 +124,30 @@ class Service:
         with self._catch_up_lock:
             if session is None:
                 with db.session_scope(self.engine) as own:
-                    self._apply(list(events.read(own, after=self.state.seq)))
+                    self._apply_all(own)
             else:
-                self._apply(list(events.read(session, after=self.state.seq)))
+                self._apply_all(session)
         return self.state.seq
 
-    def write(self, build: WriteBuilder) -> list[Event]:
+    def _apply_all(self, session: Session) -> None:
+        # In chunks: a start-up catch-up may read millions of events.
+        rows = events.read_facts(session, after=self.state.seq)
+        while chunk := list(islice(rows, _CATCH_UP_CHUNK)):
+            self._apply(chunk)
+        if self._prepared is None:
+            self._apply([])  # nothing new: still compile the policy in force and prepare
+
+    def _catch_up_if_behind(self) -> int:
+        """``catch_up`` after a cheap look at the log's head (what each batch of checks needs)."""
+        if self._head.seq() > self.state.seq:
+            return self.catch_up()
+        return self.state.seq
+
+    async def synced(self) -> int:
+        """Catch up with every event committed before this call (shared by concurrent callers)."""
+        return await self.freshness.fresh()
+
+    def write(self, build: WriteBuilder) -> list[StoredEvent]:
         """Append the events ``build`` returns in one transaction, then apply them.
 
         ``build`` runs with the log locked (on PostgreSQL across processes, here across threads)
@@ -106,16 +161,28 @@ class Service:
             appended = events.append(session, new_events) if new_events else []
             session.commit()
             with self._catch_up_lock:
-                self._apply(appended)
+                self._apply([(event.seq, event.type, event.payload) for event in appended])
         return appended
 
-    def _apply(self, rows: list[Event]) -> None:
+    def _apply(self, rows: list[tuple[int, str, dict[str, Any]]]) -> None:
         with self.state.lock:
-            for row in rows:
-                self.state.apply(row.seq or 0, row.type, row.payload)
-        if self.state.policy_version is not None:
-            # Compile a version another worker put in force now, not in the next check.
-            self.policies.get(self.state.policy_version)
+            for seq, event_type, payload in rows:
+                self.state.apply(seq, event_type, payload)
+            if self.state.policy_version is None:
+                return
+            # Compile a version another worker put in force now, and evaluate what entries
+            # trigger under it now: checks read the results, never the rule engine.
+            runtime = self.policies.get(self.state.policy_version).runtime
+            if runtime is self._prepared:
+                registered = EventType.entry_registered.value
+                runtime.prepare(
+                    self.state.entries[payload["entry"]["id"]]
+                    for _seq, event_type, payload in rows
+                    if event_type == registered
+                )
+            else:
+                runtime.prepare(self.state.entries.values())
+                self._prepared = runtime
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -125,6 +192,8 @@ class Service:
 
     def close(self) -> None:
         """Release compiled rulesets and database connections."""
+        self.freshness.close()
+        self._head.close()
         self.decisions.close()
         self.policies.close()
         self.engine.dispose()

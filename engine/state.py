@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from engine.events import EventType
 from engine.graph import CompactRoleGraph
@@ -129,6 +129,15 @@ STATUS_AFTER: dict[str, EntryStatus] = {
 def status_after_resolution(outcome: str) -> EntryStatus:
     """An upheld objection revokes the entry; a rejected one makes it active again."""
     return EntryStatus.revoked if outcome == "upheld" else EntryStatus.active
+
+
+class StateView(Protocol):
+    """What registering an entry reads of the state (a ``State``, or one with a batch on top)."""
+
+    @property
+    def subjects(self) -> Mapping[str, Subject]: ...
+
+    def entries_of(self, subject_id: str) -> list[Entry]: ...
 
 
 class State:

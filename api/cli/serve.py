@@ -59,12 +59,19 @@ def serve(
     if settings.workers == 1:
         from api.app import create_app
 
+        service.snapshot_if_behind()
         uvicorn.run(
-            create_app(service, registry), host=settings.host, port=settings.port, log_config=None
+            create_app(service, registry),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,  # the request log middleware logs each request, ids masked
         )
         return
     # Worker processes build their own service from the environment; the parent has already
-    # migrated, validated the bundle and callers, and loaded demo data.
+    # migrated, validated the bundle and callers, loaded demo data, and stored a snapshot of
+    # the state if the log had grown, so that every worker starts from it.
+    service.snapshot_if_behind()
     service.close()
     os.environ.update(
         JRP_DB=settings.db,
@@ -80,6 +87,7 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_config=None,
+        access_log=False,
     )
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Auditor, Implementer, ServiceDep
 from engine import checks, decisions
 from engine.db import session_scope
 from engine.decisions import feedback_item
+from engine.validation import SafeText
 
 router = APIRouter(tags=["checks"])
 
@@ -20,14 +23,25 @@ class FeedbackBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     measure_id: str = Field(min_length=1, max_length=200)
     executed: bool
-    note: str | None = Field(default=None, max_length=2000)
+    note: SafeText | None = Field(default=None, max_length=2000)
 
 
-@router.post("/v1/checks", summary="What applies to this subject for this matter (应查必查)")
-def check(body: checks.CheckRequest, service: ServiceDep, caller: Implementer) -> dict[str, Any]:
+@router.post(
+    "/v1/checks",
+    summary="What applies to this subject for this matter (应查必查)",
+    response_class=JSONResponse,
+)
+async def check(body: checks.CheckRequest, service: ServiceDep, caller: Implementer) -> Response:
     """The answer, appended to the decision log before it is returned."""
-    stored = checks.decide(service, body, caller=caller.name, department=caller.department)
-    return stored.response
+    stored = await checks.decide_async(
+        service, body, caller=caller.name, department=caller.department
+    )
+    # The response is JSON-ready already: encoded directly, without FastAPI's generic walk.
+    return Response(_json_bytes(stored.response), media_type="application/json")
+
+
+def _json_bytes(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @router.post(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import AnyCaller, CreditOffice, Initiator, ServiceDep
 from engine import entries
 from engine.entries import EntryCreate
+from engine.validation import SafeText
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"])
 
@@ -25,18 +26,18 @@ IdempotencyKey = Annotated[
 
 class ObjectionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: SafeText = Field(min_length=1, max_length=2000)
 
 
 class ResolutionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Literal["upheld", "rejected"]
-    note: str | None = Field(default=None, max_length=2000)
+    note: SafeText | None = Field(default=None, max_length=2000)
 
 
 class RepairBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(default=None, max_length=2000)
+    note: SafeText | None = Field(default=None, max_length=2000)
 
 
 @router.post("", status_code=201, summary="Register a list entry")

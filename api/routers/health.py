@@ -11,8 +11,12 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
-    """Always ``{"status": "ok"}`` while the process serves requests."""
+async def healthz() -> dict[str, str]:
+    """Always ``{"status": "ok"}`` while the process serves requests.
+
+    ``async``: a liveness probe must answer even when the thread pool is busy (it is also the
+    trivial endpoint the HTTP benchmark compares checks with, bench/README.md).
+    """
     return {"status": "ok"}
 
 

@@ -48,7 +48,29 @@ _FIELDS_BEFORE_REQUEST = (
 
 def normalise_json(value: Any) -> Any:
     """``value`` with integral numbers as ints; raises ValueError/TypeError on non-portable JSON."""
-    if value is None or isinstance(value, bool):
+    # Exact types first (what checks produce): each decision's request and response pass here
+    # in the request's thread, so the common case must be cheap.
+    kind = type(value)
+    if kind is str:
+        _check_text(value)
+        return value
+    if kind is dict:
+        normalised: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise TypeError(f"JSON object key {key!r} is not a string")
+            _check_text(key)
+            normalised[key] = normalise_json(item)
+        return normalised
+    if kind is list:
+        return [normalise_json(item) for item in value]
+    if value is None or kind is bool:
+        return value
+    return _normalise_other(value)
+
+
+def _normalise_other(value: Any) -> Any:
+    if isinstance(value, bool):
         return value
     if isinstance(value, str):
         _check_text(value)
@@ -61,7 +83,7 @@ def normalise_json(value: Any) -> Any:
         # Decimal(repr()) keeps the float's shortest decimal, which is what JSONB stores.
         return int(Decimal(repr(value))) if value.is_integer() else value
     if isinstance(value, dict):
-        normalised: dict[str, Any] = {}
+        normalised = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"JSON object key {key!r} is not a string")
@@ -76,7 +98,8 @@ def normalise_json(value: Any) -> Any:
 def _check_text(text: str) -> None:
     if "\x00" in text:
         raise ValueError("NUL characters cannot be stored")
-    text.encode("utf-8")  # raises UnicodeEncodeError (a ValueError) on a lone surrogate
+    if not text.isascii():
+        text.encode("utf-8")  # raises UnicodeEncodeError (a ValueError) on a lone surrogate
 
 
 def encode_json(value: Any) -> str:

@@ -91,6 +91,7 @@ def test_default_duration_and_explicit_open_end(running: Running) -> None:
         ("court", djd(effective_to="2025-03-01"), 422, "invalid_request", "effective_to"),
         ("court", djd(decided_on="2025-02-30"), 422, "invalid_request", "decided_on"),
         ("court", djd(doc_no=""), 422, "invalid_request", "doc_no"),
+        ("court", djd(doc_no="   "), 422, "invalid_request", "doc_no"),
         ("court", djd(colour="red"), 422, "invalid_request", "colour"),
     ],
     ids=[
@@ -102,6 +103,7 @@ def test_default_duration_and_explicit_open_end(running: Running) -> None:
         "empty-window",
         "bad-date",
         "empty-doc-no",
+        "blank-doc-no",
         "unknown-field",
     ],
 )

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 from api.cli import importer
+from api.cli.main import app as cli
 from engine import db, policy_store
 from engine.db import session_scope
 from engine.service import Service
@@ -20,17 +20,6 @@ from engine.settings import Settings
 from measures.loader import load_bundle
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.test_registry import org, person, wrong_check
-
-
-def _cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Group mode, so the command is called by name as in ``jrp import``."""
-
-    app.command("import")(importer.import_)
-    return app
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +36,7 @@ def served(db_url: str) -> Iterator[str]:
 
 
 def run(db_url: str, kind: str, path: Path, *more: str) -> Result:
-    return CliRunner().invoke(_cli(), ["import", kind, str(path), "--db", db_url, *more])
+    return CliRunner().invoke(cli, ["import", kind, str(path), "--db", db_url, *more])
 
 
 def reopened(db_url: str) -> Service:

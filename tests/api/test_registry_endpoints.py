@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 from structlog.testing import capture_logs
 
-from api.routers import registry as registry_router
 from engine.db import session_scope
 from engine.events import EventType, NewEvent
 from engine.models import Event
@@ -33,10 +32,7 @@ REGISTRAR = auth("registrar")
 
 @pytest.fixture
 def client(running: Running) -> TestClient:
-    """The running app with the registry router (included here until api/app.py does)."""
-    app: Any = running.client.app
-    if not any(getattr(route, "path", None) == "/v1/subjects" for route in app.routes):
-        app.include_router(registry_router.router)
+    """The running app's client (api/app.py includes the registry router)."""
     return running.client
 
 
