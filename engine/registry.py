@@ -45,7 +45,7 @@ from engine.errors import InvalidRequest, NotFound
 from engine.events import EventType, NewEvent
 from engine.graph import RoleHolding
 from engine.identifiers import china_today, subject_id_problem
-from engine.sanctions import PolicyRuntime, Via, _counterparts, _propagates
+from engine.sanctions import PolicyRuntime, Via, counterparts, propagates
 from engine.service import Service
 from engine.state import Entry, State, Subject
 from engine.validation import refuse_nul
@@ -485,13 +485,13 @@ def reaching_entries(
     shows the status. One item per (entry, via); ordered by registration, then via.
     """
     found: dict[tuple[str, str, str, str], tuple[Entry, Via]] = {}
-    for holding, other_id, via in _counterparts(state, subject.id, subject.kind):
+    for holding, other_id, via in counterparts(state, subject.id, subject.kind):
         for entry in state.entries_of(other_id):
             key = (entry.id, via.kind, via.subject_id, via.role)
             if key in found:
                 continue
             if any(
-                _propagates(measure, via.kind, holding, entry, day)
+                propagates(measure, via.kind, holding, entry, day)
                 for memo in runtime.memoranda_for(entry)
                 for measure in memo.measures
             ):

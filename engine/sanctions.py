@@ -197,14 +197,14 @@ def evaluate(
                 if matter in measure.matters and subject.kind in measure.subject_kinds:
                     add(memo, measure, entry, None)
 
-    for holding, other_id, via in _counterparts(state, subject_id, subject.kind):
+    for holding, other_id, via in counterparts(state, subject_id, subject.kind):
         for entry in state.entries_of(other_id):
             if not entry.in_force(day):
                 continue
             reaches = False
             for memo in runtime.memoranda_for(entry):
                 for measure in memo.measures:
-                    if not _propagates(measure, via.kind, holding, entry, day):
+                    if not propagates(measure, via.kind, holding, entry, day):
                         continue
                     reaches = True
                     if matter in measure.matters:
@@ -223,7 +223,7 @@ def evaluate(
     )
 
 
-def _counterparts(
+def counterparts(
     state: State, subject_id: str, kind: SubjectKind
 ) -> list[tuple[RoleHolding, str, Via]]:
     """(holding, the listed subject on the other side, via) for every holding of the subject."""
@@ -238,7 +238,7 @@ def _counterparts(
     return found
 
 
-def _propagates(
+def propagates(
     measure: Measure, via_kind: str, holding: RoleHolding, entry: Entry, day: dt.date
 ) -> bool:
     """Whether the measure reaches across this holding: direction, role, and when it was held.
