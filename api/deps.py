@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.auth import Caller, CallerRegistry, Role
 from engine.errors import Forbidden, Unauthorized
@@ -43,6 +44,27 @@ def _authenticated(request: Request, credentials: HTTPAuthorizationCredentials |
     # Read by the request-log middleware.
     request.state.caller_department = caller.department
     request.state.caller_name = caller.name
+    return caller
+
+
+def authorize(request: Request, *roles: Role) -> Caller:
+    """What ``require(*roles)`` checks, as a plain call (401, or 403 without any of ``roles``).
+
+    For the hot path (``POST /v1/checks``): resolving the three dependencies of ``require``
+    costs FastAPI ~150 µs a request, about as much as serving ``/healthz`` entirely
+    (docs/performance.md). The header is read exactly as ``HTTPBearer(auto_error=False)`` does.
+    """
+    authorization = request.headers.get("Authorization")
+    scheme, token = get_authorization_scheme_param(authorization)
+    credentials = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
+        if authorization and scheme and token and scheme.lower() == "bearer"
+        else None
+    )
+    caller = _authenticated(request, credentials)
+    if not any(caller.has(role) for role in roles):
+        needed = " or ".join(role.value for role in roles)
+        raise Forbidden(f"this call needs the role {needed}")
     return caller
 
 

@@ -25,9 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from engine import events
+from engine import events, snapshot
 from engine.checks import answer
-from engine.decisions import Decision, StoredDecision
+from engine.decisions import Decision
+from engine.decisions.records import DECISION_TABLE
 from engine.policies import PolicyVersions, compile_policy
 from engine.state import State
 from measures.bundle import Bundle
@@ -67,15 +68,18 @@ def replay(
     versions = PolicyVersions(engine)
     override = compile_policy(bundle) if bundle is not None else None
     report = ReplayReport()
-    state = State()
     try:
         with Session(engine) as session:
             total = _count(session, since, until)
-            event_rows = events.read(session, after=0)
+            # Start from the newest snapshot the first decision's position allows (a snapshot
+            # at seq N is the state the log gives at N), then go forward event by event.
+            first = _first_event_seq(session, since, until)
+            state = (snapshot.load(engine, at_most=first) if first is not None else None) or State()
+            event_rows = events.read_facts(session, after=state.seq)
             pending = next(event_rows, None)
-            for decision in _decisions(session, since, until):
-                while pending is not None and (pending.seq or 0) <= decision.event_seq:
-                    state.apply(pending.seq or 0, pending.type, pending.payload)
+            for decision in _decisions(engine, since, until):
+                while pending is not None and pending[0] <= decision.event_seq:
+                    state.apply(*pending)
                     pending = next(event_rows, None)
                 policy = override or versions.get(decision.policy_version)
                 replayed = answer(
@@ -109,18 +113,27 @@ def _filtered(query: Any, since: dt.datetime | None, until: dt.datetime | None) 
     return query
 
 
+def _first_event_seq(
+    session: Session, since: dt.datetime | None, until: dt.datetime | None
+) -> int | None:
+    query = _filtered(select(sa.func.min(Decision.event_seq)), since, until)
+    found = session.exec(query).one()
+    return None if found is None else int(found)
+
+
 def _count(session: Session, since: dt.datetime | None, until: dt.datetime | None) -> int:
     query = _filtered(select(sa.func.count()).select_from(Decision), since, until)
     return int(session.exec(query).one())
 
 
 def _decisions(
-    session: Session, since: dt.datetime | None, until: dt.datetime | None
-) -> Iterator[StoredDecision]:
-    query = _filtered(select(Decision), since, until).order_by(
-        col(Decision.event_seq), col(Decision.seq)
-    )
+    engine: Engine, since: dt.datetime | None, until: dt.datetime | None
+) -> Iterator[Any]:
+    """What replay needs of each decision (Core rows: ORM objects cost more than the replay)."""
+    table = DECISION_TABLE.c
+    columns = (table.decision_id, table.request, table.response, table.policy_version,
+               table.event_seq)  # fmt: skip
+    query = _filtered(sa.select(*columns), since, until).order_by(table.event_seq, table.seq)
     # A separate connection streams decisions while the session's own reads the event log.
-    with Session(session.get_bind()) as reader:
-        for row in reader.exec(query.execution_options(yield_per=2000)):
-            yield StoredDecision.from_row(row)
+    with engine.connect() as reader:
+        yield from reader.execution_options(yield_per=2000).execute(query)

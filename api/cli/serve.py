@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,10 @@ from engine.settings import Settings
 
 if TYPE_CHECKING:
     from engine.service import Service
+
+
+WORKER_START_TIMEOUT = 600
+"""Seconds a worker may take to start (or be unresponsive) before uvicorn replaces it."""
 
 
 def serve(
@@ -73,6 +78,10 @@ def serve(
     # the state if the log had grown, so that every worker starts from it.
     service.snapshot_if_behind()
     service.close()
+    # The supervisor serves nothing: give back the state (GBs at city scale) before it waits.
+    del service, registry
+    gc.unfreeze()
+    gc.collect()
     os.environ.update(
         JRP_DB=settings.db,
         JRP_POLICY=str(settings.policy),
@@ -88,6 +97,11 @@ def serve(
         workers=settings.workers,
         log_config=None,
         access_log=False,
+        # uvicorn kills a worker that does not answer its supervisor's ping within this many
+        # seconds, and gives a restarted worker as long to become ready; its default (5 s) is
+        # shorter than a start at city scale (loading the state snapshot: tens of seconds),
+        # which made workers restart forever.
+        timeout_worker_healthcheck=WORKER_START_TIMEOUT,
     )
 
 

@@ -6,14 +6,17 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.deps import Auditor, Implementer, ServiceDep
+from api.auth import Role
+from api.deps import Auditor, Implementer, ServiceDep, authorize
 from engine import checks, decisions
 from engine.db import session_scope
 from engine.decisions import feedback_item
+from engine.service import Service
 from engine.validation import SafeText
 
 router = APIRouter(tags=["checks"])
@@ -30,14 +33,40 @@ class FeedbackBody(BaseModel):
     "/v1/checks",
     summary="What applies to this subject for this matter (应查必查)",
     response_class=JSONResponse,
+    openapi_extra={
+        "security": [{"HTTPBearer": []}],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": checks.CheckRequest.model_json_schema()}},
+        },
+    },
 )
-async def check(body: checks.CheckRequest, service: ServiceDep, caller: Implementer) -> Response:
-    """The answer, appended to the decision log before it is returned."""
+async def check(request: Request, body: Annotated[Any, Body()] = None) -> Response:
+    """The answer, appended to the decision log before it is returned (role ``implementer``)."""
+    # The hot path, without dependencies (``api.deps.authorize``): the caller is authorised
+    # first, then the body validated, in the order FastAPI's dependencies would give (401
+    # before 422), and the answer, JSON-ready already, is encoded directly.
+    caller = authorize(request, Role.implementer)
+    service: Service = request.app.state.service
+    request_body = await _check_request(request, body)
     stored = await checks.decide_async(
-        service, body, caller=caller.name, department=caller.department
+        service, request_body, caller=caller.name, department=caller.department
     )
-    # The response is JSON-ready already: encoded directly, without FastAPI's generic walk.
     return Response(_json_bytes(stored.response), media_type="application/json")
+
+
+async def _check_request(request: Request, body: Any) -> checks.CheckRequest:
+    """The body as a ``CheckRequest``, or the 422 FastAPI gives for a model body parameter."""
+    if body is None and not await request.body():  # cached: FastAPI has read it already
+        missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
+        raise RequestValidationError([missing])
+    try:
+        return checks.CheckRequest.model_validate(body, from_attributes=True)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from None
 
 
 def _json_bytes(value: dict[str, Any]) -> bytes:

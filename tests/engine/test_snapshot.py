@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine import entries, registry, snapshot
+from engine import checks, entries, registry, snapshot
 from engine.db import session_scope
 from engine.entries import EntryCreate
 from engine.events import EventType, NewEvent, read_facts
+from engine.replay import replay
 from engine.service import Service
 from engine.settings import Settings
 from engine.state import Entry, EntryStatus, State
@@ -210,3 +211,36 @@ def test_entries_keep_every_field() -> None:
     state.entries[entry.id] = entry
     state.entries_by_subject[entry.subject_id] = [entry.id]
     assert snapshot.restore(snapshot.dump(state)).entries == {"e1": entry}
+
+
+def _check_all(service: Service, offset: int) -> int:
+    made = 0
+    for subject_id in [org(offset + i) for i in range(4)] + [person(offset + i) for i in range(5)]:
+        for matter in ("government_procurement", "bidding"):
+            request = checks.CheckRequest(subject_id=subject_id, matter=matter)
+            checks.decide(service, request, caller="t", department="finance")
+            made += 1
+    return made
+
+
+def test_replay_starts_from_a_snapshot_and_stays_exact(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    populate(service)
+    made = _check_all(service, 0)
+    early = snapshot.save(service.engine, service.state)
+    populate(service, offset=100)
+    made += _check_all(service, 100)
+    assert snapshot.save(service.engine, service.state) is not None  # newer than early checks
+    asked: list[int | None] = []
+    load = snapshot.load
+
+    def spy(engine: Any, *, at_most: int | None = None) -> State | None:
+        asked.append(at_most)
+        return load(engine, at_most=at_most)
+
+    monkeypatch.setattr(snapshot, "load", spy)
+    report = replay(service.engine)
+    assert report.replayed == made and report.identical == made, report.changed
+    # Not the newest snapshot: the first decision saw the log before it.
+    assert early is not None and asked and asked[0] is not None and asked[0] < service.state.seq
