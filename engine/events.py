@@ -123,9 +123,21 @@ def _copy_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def lock_log(session: Session) -> None:
-    """Hold the append lock until the transaction ends (PostgreSQL; SQLite has one writer)."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Hold the append lock until the transaction ends; call it before reading what to append.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the database's write lock, taken
+    up front (``BEGIN IMMEDIATE``): a deferred transaction takes it only at its first write,
+    after the caller read the log, so another process could commit events in between, and the
+    events appended would follow events this process never applied (a gap in its state; seen
+    with ``jrp serve --workers 2`` on SQLite).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENT_APPEND_LOCK_KEY)))
+    elif dialect == "sqlite":
+        driver: Any = session.connection().connection.dbapi_connection
+        if not driver.in_transaction:
+            session.execute(sa.text("BEGIN IMMEDIATE"))
 
 
 def last_seq(session: Session) -> int:

@@ -31,6 +31,20 @@ def pytest_report_header() -> str:
     return f"jrp test database: {TEST_DB}" + (f" ({PG_URL})" if TEST_DB == "postgresql" else "")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of PostgreSQL-only code (marker ``postgresql_only``) run in the PostgreSQL pass.
+
+    They are deselected, not skipped, on SQLite: there is nothing of theirs to run there, and
+    ``scripts/test`` runs both passes, so every one of them runs in every full test run.
+    """
+    if TEST_DB == "postgresql":
+        return
+    selected = [item for item in items if item.get_closest_marker("postgresql_only") is None]
+    if len(selected) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in selected])
+        items[:] = selected
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
     """A database URL for one test: SQLite file, or PostgreSQL with a private schema."""

@@ -34,16 +34,8 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 
-_FIELDS_BEFORE_REQUEST = (
-    "caller",
-    "decided_at",
-    "decision_id",
-    "department",
-    "event_seq",
-    "matter",
-    "policy_version",
-    "prev_hash",
-)
+_text = json.encoder.encode_basestring
+"""How json.dumps(..., ensure_ascii=False) writes a str (the C encoder when available)."""
 
 
 def normalise_json(value: Any) -> Any:
@@ -140,19 +132,17 @@ def canonical_record(
     Assembled from pre-encoded request and response so the single writer thread does not
     encode them again; the result equals ``json.dumps`` of the whole record (module docstring).
     """
-    scalars = {
-        "caller": caller,
-        "decided_at": canonical_time(decided_at),
-        "decision_id": decision_id,
-        "department": department,
-        "event_seq": event_seq,
-        "matter": matter,
-        "policy_version": policy_version,
-        "prev_hash": prev_hash,
-    }
-    before = _dumps({key: scalars[key] for key in _FIELDS_BEFORE_REQUEST})
-    after = _dumps({"seq": seq, "subject_id": subject_id})
-    text = f'{before[:-1]},"request":{request_json},"response":{response_json},{after[1:]}'
+    # Written out field by field, in sorted key order, exactly as json.dumps would (str values
+    # through the encoder json.dumps itself uses): a third of the cost of two dumps calls,
+    # paid by the one writer thread for every decision. Pinned against json.dumps in tests.
+    text = (
+        f'{{"caller":{_text(caller)},"decided_at":{_text(canonical_time(decided_at))},'
+        f'"decision_id":{_text(decision_id)},"department":{_text(department)},'
+        f'"event_seq":{int(event_seq)},"matter":{_text(matter)},'
+        f'"policy_version":{_text(policy_version)},"prev_hash":{_text(prev_hash)},'
+        f'"request":{request_json},"response":{response_json},"seq":{int(seq)},'
+        f'"subject_id":{_text(subject_id)}}}'
+    )
     return text.encode("utf-8")
 
 

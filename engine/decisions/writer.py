@@ -26,6 +26,7 @@ from engine.decisions.canonical import (
     chain_hash,
     encode_json,
 )
+from engine.decisions.pg_append import PostgresAppender, as_sqlalchemy_error
 from engine.decisions.records import (
     CALLER_LEN,
     CODE_LEN,
@@ -126,6 +127,11 @@ class DecisionLog:
         self._batches_failed = 0
         self._decisions_committed = 0
         self._largest_batch = 0
+        self._appender = (
+            PostgresAppender(engine, DECISION_APPEND_LOCK_KEY, GENESIS_HASH)
+            if is_postgresql(engine)
+            else None
+        )
         self._thread = threading.Thread(target=self._run, name="jrp-decision-log", daemon=True)
         self._thread.start()
 
@@ -219,6 +225,8 @@ class DecisionLog:
             with self._lock:
                 self._closed = True
             self._fail_queued()
+            if self._appender is not None:
+                self._appender.close()
 
     def _gather(self, batch: list[_Pending]) -> bool:
         """Add queued appends to ``batch``; True when the stop marker was reached."""
@@ -272,13 +280,19 @@ class DecisionLog:
 
     def _commit_batch(self, batch: Sequence[_Pending]) -> list[StoredDecision]:
         """Write one batch in one transaction; the records in ``batch`` order."""
+        if self._appender is not None:  # PostgreSQL: one round trip (engine/decisions/pg_append)
+            texts = [(pending.request_json, pending.response_json) for pending in batch]
+            try:
+                appended = self._appender.append(
+                    lambda seq, prev_hash: _chain(batch, seq, prev_hash), texts
+                )
+            except Exception as exc:
+                raise as_sqlalchemy_error(exc, self._engine) from exc
+            if appended is not None:
+                return appended
+        # SQLite, or PostgreSQL when other workers kept moving the head: read it under the lock.
         with chain_lock(self._engine) as connection:
-            seq, prev_hash = chain_head(connection)
-            records: list[StoredDecision] = []
-            for pending in batch:
-                seq += 1
-                records.append(_chained(pending, seq=seq, prev_hash=prev_hash))
-                prev_hash = records[-1].hash
+            records = _chain(batch, *chain_head(connection))
             _insert(connection, batch, records)
         return records
 
@@ -296,6 +310,16 @@ class DecisionLog:
             if item is not None and item.live():
                 _settle([item], None, NotReady("the decision log stopped"))
                 self._resolved(1)
+
+
+def _chain(batch: Sequence[_Pending], seq: int, prev_hash: str) -> list[StoredDecision]:
+    """The batch's records, numbered and hashed on from the head ``(seq, prev_hash)``."""
+    records: list[StoredDecision] = []
+    for pending in batch:
+        seq += 1
+        records.append(_chained(pending, seq=seq, prev_hash=prev_hash))
+        prev_hash = records[-1].hash
+    return records
 
 
 def _first_line(error: BaseException) -> str:

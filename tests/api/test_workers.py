@@ -137,7 +137,7 @@ def test_two_workers_share_one_state_and_one_decision_chain(tmp_path: Path, db_u
                     checks_made += 1
                     registered.append(subject_id)
                 if entry_id not in {hit["entry_id"] for hit in answer["hits"]}:
-                    problems.append(f"check after entry {n} missed it: {answer}")
+                    problems.append(f"check after entry {n} ({created.json()}) missed it: {answer}")
 
         def checker() -> None:
             nonlocal checks_made

@@ -11,7 +11,7 @@ import pytest
 
 from engine import registry
 from engine.errors import NotReady
-from engine.events import LogHead
+from engine.events import EventType, LogHead, NewEvent
 from engine.freshness import Freshness
 from engine.service import Service
 from engine.settings import Settings
@@ -122,3 +122,27 @@ def test_concurrent_probes_from_threads_and_loops_share_one_thread() -> None:
     finally:
         freshness.close()
     assert len(seen) == 10 and max(seen) < 10
+
+
+def test_a_write_waits_for_another_workers_write_so_no_event_is_skipped(
+    two_workers: tuple[Service, Service],
+) -> None:
+    first, second = two_workers
+    other: list[threading.Thread] = []
+
+    def build(_session: object, _state: object) -> list[NewEvent]:
+        # Another worker writes while this one holds the log: it must wait, not get ahead.
+        thread = threading.Thread(
+            target=registry.upsert_subjects, args=(first, [subject_item(org(3), "org", "甲")])
+        )
+        thread.start()
+        other.append(thread)
+        time.sleep(0.5)
+        later = {"id": org(4), "kind": "org", "name": "乙", "region": None}
+        return [NewEvent(EventType.subject_upserted, later)]
+
+    second.write(build)  # type: ignore[arg-type]
+    other[0].join(timeout=60)
+    second.catch_up()
+    assert {org(3), org(4)} <= set(second.state.subjects)
+    assert second.state.seq == first.catch_up()
