@@ -31,8 +31,6 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,11 +38,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 import yaml
 
 from bench import dataset, loadgen
+from tests.serving import ServeProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -164,7 +162,9 @@ def fresh_run_database(args: argparse.Namespace, base: str) -> str:
         shutil.copyfile(source, target)
         return url
     with pg_admin(args.pg_url).connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS jrp_bench_{args.scale}_run"))
+        connection.execute(
+            sa.text(f"DROP DATABASE IF EXISTS jrp_bench_{args.scale}_run WITH (FORCE)")
+        )
         connection.execute(sa.text(f"CREATE DATABASE jrp_bench_{args.scale}_run "
                                    f"TEMPLATE jrp_bench_{args.scale}_base"))  # fmt: skip
     return url
@@ -179,27 +179,6 @@ def write_callers(path: Path) -> Path:
                 "key_sha256": digest}]  # fmt: skip
     path.write_text(yaml.safe_dump({"callers": callers}))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def children(pid: int) -> list[int]:
-    """uvicorn's worker processes under ``pid`` (not multiprocessing's resource tracker)."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            if not re.search(rf"^PPid:\s+{pid}$", status.read_text(), re.MULTILINE):
-                continue
-            command = (status.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"resource_tracker" not in command:
-            found.append(int(status.parent.name))
-    return found
 
 
 def cpu_ticks(pids: list[int]) -> int:
@@ -222,52 +201,13 @@ def memory(pid: int) -> dict[str, int]:
     return found
 
 
-class Server:
+class Server(ServeProcess):
     """``jrp serve`` (or ``bench.server``) in a child process, until ``stop``."""
 
     def __init__(self, name: str, command: list[str], workers: int, logs: Path) -> None:
-        self.name, self.workers = name, workers
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = logs / f"serve-{name}.log"
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port), "--workers", str(workers)],
-            stdout=self.log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT,
-            env={**os.environ, "JRP_LOG_FORMAT": "json"},
-        )  # fmt: skip
-        self.started = time.perf_counter()
-
-    def wait_ready(self, timeout: float) -> float:
-        # Every worker logs service.started; with several, the parent does too.
-        wanted = self.workers if self.workers == 1 else self.workers + 1
-        deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server {self.name} exited; see {self.log}")
-            started = self.log.read_text(errors="replace").count('"service.started"')
-            if started >= wanted:
-                try:
-                    if httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200:
-                        return time.perf_counter() - self.started
-                except httpx.TransportError:
-                    pass
-            time.sleep(1)
-        raise SystemExit(f"server {self.name} not ready within {timeout} s; see {self.log}")
-
-    def pids(self) -> list[int]:
-        return [self.process.pid, *children(self.process.pid)]
-
-    def worker_pids(self) -> list[int]:
-        return [self.process.pid] if self.workers == 1 else children(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.name = name
+        super().__init__(command, logs / f"serve-{name}.log", workers=workers,
+                         env={"JRP_LOG_FORMAT": "json"}, cwd=ROOT)  # fmt: skip
 
 
 def measure(server: Server, args: argparse.Namespace, checks: Path, logs: Path) -> dict[str, Any]:

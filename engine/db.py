@@ -25,19 +25,20 @@ def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def create_db_engine(url: str, *, schema: str | None = None) -> Engine:
-    """An engine for ``url``; ``schema`` (PostgreSQL only) pins ``search_path`` for isolation."""
-    connect_args: dict[str, object] = {}
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``.
+
+    PostgreSQL connection settings (a ``search_path`` for isolation, say) go in the URL
+    (``?options=-csearch_path%3Dname``), not in ``connect_args``: the connections opened
+    outside SQLAlchemy (``engine.events.AsyncLogHead``) are made from the URL alone.
+    """
     if url.startswith("sqlite"):
         # FastAPI serves sync handlers from a thread pool; SQLite connections are then shared
         # across threads, which is safe with one connection per session (SQLAlchemy's pool).
-        connect_args["check_same_thread"] = False
-        engine = sa.create_engine(url, connect_args=connect_args)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if schema is not None:
-        connect_args["options"] = f"-csearch_path={schema}"
-    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True, pool_size=10)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

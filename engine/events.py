@@ -182,6 +182,51 @@ class LogHead:
                 connection.close()
 
 
+class AsyncLogHead:
+    """``LogHead`` for one event loop: the probe awaited on the loop, no thread hand-off.
+
+    PostgreSQL: a psycopg ``AsyncConnection`` of its own, opened with the engine's connection
+    arguments. SQLite: the synchronous probe, on the loop: a read of a local file (WAL readers
+    never wait for the writer), a few µs. Use it from that loop only.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Any = None  # psycopg.AsyncConnection on PostgreSQL
+        self._local: LogHead | None = None  # SQLite
+
+    async def seq(self) -> int:
+        """The highest committed sequence number (0 for an empty log)."""
+        if self._engine.dialect.name != "postgresql":
+            self._local = self._local or LogHead(self._engine)
+            return self._local.seq()
+        if self._connection is None:
+            import psycopg  # the PostgreSQL driver; SQLite deployments never import it
+
+            args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
+            kwargs.pop("context", None)  # SQLAlchemy's adapters: plain ints need none
+            self._connection = await psycopg.AsyncConnection.connect(
+                *args, autocommit=True, **kwargs
+            )
+        try:
+            cursor = await self._connection.execute("SELECT max(seq) FROM event")
+            row = await cursor.fetchone()
+        except Exception:
+            self.close()  # a broken connection: the next call opens another
+            raise
+        return int(row[0] or 0) if row else 0
+
+    def close(self) -> None:
+        """Drop the connection, from any thread (its loop may have stopped)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.pgconn.finish()
+        local, self._local = self._local, None
+        if local is not None:
+            local.close()
+
+
 def read(
     session: Session, *, after: int = 0, upto: int | None = None, batch: int = 5000
 ) -> Iterator[StoredEvent]:

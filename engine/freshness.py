@@ -1,11 +1,19 @@
-"""Read-your-writes for concurrent checks at the price of one catch-up per batch, not per check.
+"""Read-your-writes for concurrent checks at the price of one probe per batch, not per check.
 
 A check must see every event committed before it started, whichever worker wrote it, so it
-needs a catch-up with the event log that *began* after the check did. ``Freshness`` runs
-catch-ups one at a time on its own thread: a check asks, and waits for the next catch-up to
-start and finish; every check that asked before that catch-up began is served by it. Under
-load one database round trip serves a whole batch of checks; alone, a check costs one round
-trip, as before.
+needs a look at the event log that *began* after the check did, and a catch-up when the log
+is ahead of the state. Such rounds run one at a time; a check asks, and waits for the next
+round to start and finish; every check that asked before that round began is served by it.
+Under load one database round trip serves a whole batch of checks; alone, a check costs one.
+
+Two kinds of waiter, two places the rounds run:
+
+- coroutines (``await fresh()``, the HTTP checks): on their own event loop. The probe is
+  awaited there (``engine.events.AsyncLogHead``), so a round costs no thread hand-off; only
+  a round that finds the state behind hands the catch-up (database reads, applying events) to
+  a thread, keeping the loop free. Measured: the hand-offs of a probe thread cost a check
+  more CPU than answering it (docs/performance.md).
+- threads (``wait()``): on a thread of the ``Freshness``'s own, started by the first one.
 """
 
 from __future__ import annotations
@@ -13,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from typing import Protocol
 
 import structlog
 
@@ -22,33 +31,72 @@ from engine.errors import NotReady
 
 log = structlog.get_logger(__name__)
 
-_Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[int]] | Future[int]
+
+class Probe(Protocol):
+    """What a loop's rounds await before deciding whether to catch up (``AsyncLogHead``)."""
+
+    def seq(self) -> Awaitable[int]: ...
+
+    def close(self) -> None: ...
 
 
 class Freshness:
-    """Coalesces catch-ups: ``await fresh()`` returns once a catch-up started after the call."""
+    """Coalesces catch-ups: ``await fresh()`` returns once a round started after the call.
 
-    def __init__(self, catch_up: Callable[[], int]) -> None:
+    ``catch_up`` brings the state up to the log (after a look at the log's head) and returns
+    its position. With ``probe`` and ``position`` (the state's position now), a coroutine's
+    round first awaits ``probe.seq()`` on its loop and calls ``catch_up`` only when the log is
+    ahead; without them, every round is a ``catch_up`` on a worker thread.
+    """
+
+    def __init__(
+        self,
+        catch_up: Callable[[], int],
+        *,
+        probe: Callable[[], Probe] | None = None,
+        position: Callable[[], int] | None = None,
+    ) -> None:
+        if (probe is None) != (position is None):
+            raise ValueError("probe and position go together")
         self._catch_up = catch_up
-        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
+        self._new_probe = probe
+        self._position = position
+        self._queue: queue.SimpleQueue[Future[int] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
-        self._thread: threading.Thread | None = None  # started by the first waiter
+        self._thread: threading.Thread | None = None  # started by the first waiting thread
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopRounds] = {}
 
     async def fresh(self) -> int:
-        """The state's position after a catch-up that began after this call."""
+        """The state's position after a round that began after this call."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[int] = loop.create_future()
-        self._enqueue((loop, waiter))
-        return await waiter
+        rounds = self._loops.get(loop)
+        if rounds is None:
+            rounds = self._rounds_for(loop)
+        return await rounds.next_round()
+
+    def _rounds_for(self, loop: asyncio.AbstractEventLoop) -> _LoopRounds:
+        with self._lock:
+            if self._closed:
+                raise NotReady("the service is stopping")
+            for old in [other for other in self._loops if other.is_closed()]:
+                self._loops.pop(old).close()
+            probe = None if self._new_probe is None else self._new_probe()
+            rounds = self._loops[loop] = _LoopRounds(self, probe)
+            return rounds
+
+    async def _round(self, probe: Probe | None) -> int:
+        """One round on a loop: probe there, catch up on a thread only when behind."""
+        if self._closed:
+            raise NotReady("the service is stopping")
+        position = self._position
+        if probe is not None and position is not None and await probe.seq() <= position():
+            return position()
+        return await asyncio.to_thread(self._catch_up)
 
     def wait(self) -> int:
         """``fresh`` for threads."""
         waiter: Future[int] = Future()
-        self._enqueue(waiter)
-        return waiter.result()
-
-    def _enqueue(self, waiter: _Waiter) -> None:
         with self._lock:
             if self._closed:
                 raise NotReady("the service is stopping")
@@ -56,22 +104,27 @@ class Freshness:
                 self._thread = threading.Thread(target=self._run, name="jrp-freshness", daemon=True)
                 self._thread.start()
             self._queue.put(waiter)
+        return waiter.result()
 
     def close(self) -> None:
-        """Stop the thread once the catch-up under way (if any) is done; waiters get NotReady."""
+        """Stop: the thread once its catch-up under way (if any) is done; later waiters get
+        NotReady, and so do coroutines whose round had not started."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             thread = self._thread
             self._queue.put(None)
+            loops, self._loops = list(self._loops.values()), {}
+        for rounds in loops:
+            rounds.close()
         if thread is not None:
             thread.join()
 
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch: list[_Waiter] = []
+            batch: list[Future[int]] = []
             item = self._queue.get()
             while True:  # everything that asked before this catch-up starts
                 if item is None:
@@ -94,22 +147,51 @@ class Freshness:
                 _settle(batch, seq, None)
 
 
-def _settle(batch: list[_Waiter], seq: int | None, error: BaseException | None) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[int]]] = {}
+def _settle(batch: list[Future[int]], seq: int | None, error: BaseException | None) -> None:
     for waiter in batch:
-        if isinstance(waiter, Future):
-            if error is None:
-                waiter.set_result(seq or 0)
-            else:
-                waiter.set_exception(error)
+        if error is None:
+            waiter.set_result(seq or 0)
         else:
-            by_loop.setdefault(waiter[0], []).append(waiter[1])
-    # One wake-up per event loop for the whole batch, not one per waiting check.
-    for loop, futures in by_loop.items():
+            waiter.set_exception(error)
+
+
+class _LoopRounds:
+    """The rounds of one event loop: one at a time, each serving every coroutine that asked
+    before it began. Touched only from that loop's thread (``close`` aside)."""
+
+    def __init__(self, freshness: Freshness, probe: Probe | None) -> None:
+        self._freshness = freshness
+        self._probe = probe
+        self._next: list[asyncio.Future[int]] = []  # waiting for the round not yet begun
+        self._task: asyncio.Task[None] | None = None  # the rounds under way (a strong ref)
+
+    def next_round(self) -> asyncio.Future[int]:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[int] = loop.create_future()
+        self._next.append(waiter)
+        if self._task is None:
+            self._task = loop.create_task(self._run())
+        # Each waiter its own future: a cancelled check (client gone) cancels only its own.
+        return waiter
+
+    async def _run(self) -> None:
         try:
-            loop.call_soon_threadsafe(_resolve, futures, seq or 0, error)
-        except RuntimeError:  # that loop has closed: nobody is waiting any more
-            continue
+            while self._next:
+                batch, self._next = self._next, []
+                try:
+                    seq = await self._freshness._round(self._probe)
+                except Exception as exc:  # this batch sees it; the next round tries again
+                    if not isinstance(exc, NotReady):
+                        log.error("freshness.catch_up_failed", error_type=type(exc).__name__)
+                    _resolve(batch, 0, exc)
+                else:
+                    _resolve(batch, seq, None)
+        finally:
+            self._task = None
+
+    def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
 
 
 def _resolve(futures: list[asyncio.Future[int]], seq: int, error: BaseException | None) -> None:

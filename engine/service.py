@@ -50,7 +50,11 @@ class Service:
         self._catch_up_lock = threading.Lock()
         self._prepared: PolicyRuntime | None = None
         self._head = events.LogHead(engine)
-        self.freshness = Freshness(self._catch_up_if_behind)
+        self.freshness = Freshness(
+            self._catch_up_if_behind,
+            probe=lambda: events.AsyncLogHead(engine),
+            position=lambda: self.state.seq,
+        )
         self.decisions = DecisionLog(engine)
 
     @classmethod

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,49 +14,19 @@ import pytest
 
 from tests.api.conftest import auth, write_callers
 from tests.conftest import CONTRACT_BUNDLE
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.serving import ServeProcess, ServerNotReady
 
 
 @contextmanager
-def _serving(policy: Path, callers: Path, db_url: str) -> Iterator[str]:
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "api.cli",
-        "serve",
-        "--policy",
-        str(policy),
-        "--callers",
-        str(callers),
-        "--db",
-        db_url,
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"jrp serve exited: {process.stdout.read() if process.stdout else ''}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("jrp serve did not answer within 30 s")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def _serving(policy: Path, callers: Path, db_url: str, log: Path) -> Iterator[str]:
+    command = [sys.executable, "-m", "api.cli", "serve", "--policy", str(policy),
+               "--callers", str(callers), "--db", db_url]  # fmt: skip
+    with ServeProcess(command, log) as server:
+        try:
+            server.wait_ready(timeout=30)
+        except ServerNotReady as exc:
+            pytest.fail(str(exc))
+        yield server.base
 
 
 def test_serve_enforces_keys_and_reports_a_content_version(tmp_path: Path, db_url: str) -> None:
@@ -68,7 +36,7 @@ def test_serve_enforces_keys_and_reports_a_content_version(tmp_path: Path, db_ur
     shutil.copytree(CONTRACT_BUNDLE, second)
     versions = []
     for bundle in (first, second):
-        with _serving(bundle, callers, db_url) as base:
+        with _serving(bundle, callers, db_url, tmp_path / f"serve-{bundle.name}.log") as base:
             assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
             assert httpx.get(f"{base}/v1/policy").status_code == 401
             assert httpx.post(f"{base}/v1/policy/reload", headers=auth("court")).status_code == 403

@@ -9,13 +9,9 @@ connections, so the kernel spreads them over both workers.
 from __future__ import annotations
 
 import random
-import re
 import shutil
-import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,63 +23,25 @@ import pytest
 from tests.api.conftest import auth, write_callers
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.test_registry import org
+from tests.serving import ServeProcess, ServerNotReady
 
 WRITERS, ENTRIES_EACH, CHECKERS = 3, 6, 3
 OLD_TEXT, NEW_TEXT = "text: 限制参与政府采购活动", "text: 依法限制参与政府采购活动(已修订)"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _workers(pid: int) -> list[int]:
-    """uvicorn's worker processes under ``pid`` (not multiprocessing's resource tracker)."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            if not re.search(rf"^PPid:\s+{pid}$", status.read_text(), re.MULTILINE):
-                continue
-            command = (status.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"resource_tracker" not in command:
-            found.append(int(status.parent.name))
-    return found
-
-
 @contextmanager
-def _two_workers(tmp_path: Path, db_url: str) -> Iterator[tuple[str, Path, int]]:
+def _two_workers(tmp_path: Path, db_url: str) -> Iterator[tuple[str, Path, ServeProcess]]:
     policy = tmp_path / "bundle"
     shutil.copytree(CONTRACT_BUNDLE, policy)
     callers = write_callers(tmp_path / "callers.yaml")
-    port = _free_port()
-    log = tmp_path / "serve.log"
     command = [sys.executable, "-m", "api.cli", "serve", "--policy", str(policy), "--callers",
-               str(callers), "--db", db_url, "--port", str(port), "--workers", "2"]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"jrp serve exited: {log.read_text()[-3000:]}")
-            # The parent starts a service (migrations, checks), then each worker its own.
-            if log.read_text().count("service.started") >= 3:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"two workers not ready within 120 s: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base, policy, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+               str(callers), "--db", db_url]  # fmt: skip
+    with ServeProcess(command, tmp_path / "serve.log", workers=2) as server:
+        try:
+            server.wait_ready(timeout=120)
+        except ServerNotReady as exc:
+            pytest.fail(str(exc))
+        yield server.base, policy, server
 
 
 def _entry(subject_id: str, n: int) -> dict[str, Any]:
@@ -110,8 +68,8 @@ def _check(base: str, subject_id: str) -> dict[str, Any]:
 
 
 def test_two_workers_share_one_state_and_one_decision_chain(tmp_path: Path, db_url: str) -> None:
-    with _two_workers(tmp_path, db_url) as (base, policy, pid):
-        assert len(_workers(pid)) == 2
+    with _two_workers(tmp_path, db_url) as (base, policy, server):
+        assert len(server.worker_pids()) == 2
         registered: list[str] = []
         problems: list[str] = []
         checks_made = 0

@@ -11,7 +11,7 @@ import pytest
 
 from engine import registry
 from engine.errors import NotReady
-from engine.events import EventType, LogHead, NewEvent
+from engine.events import AsyncLogHead, EventType, LogHead, NewEvent
 from engine.freshness import Freshness
 from engine.service import Service
 from engine.settings import Settings
@@ -108,6 +108,81 @@ def test_the_log_head_probe_reads_the_newest_seq_and_reconnects(
         assert head.seq() == first.state.seq
     finally:
         head.close()
+
+
+def test_the_async_probe_reads_the_newest_seq_and_reconnects(
+    two_workers: tuple[Service, Service],
+) -> None:
+    first, _ = two_workers
+    head = AsyncLogHead(first.engine)
+
+    async def probes() -> list[int]:
+        seen = [await head.seq()]
+        registry.upsert_subjects(first, [subject_item(org(2), "org", "某公司")])
+        seen.append(await head.seq())
+        head.close()  # as after a broken connection
+        seen.append(await head.seq())
+        return seen
+
+    try:
+        before = first.state.seq
+        assert asyncio.run(probes()) == [before, first.state.seq, first.state.seq]
+        assert first.state.seq > before
+    finally:
+        head.close()
+
+
+class FakeProbe:
+    """A log head that says what it is told, counting probes; fails once when asked to."""
+
+    def __init__(self, head: int, fail_next: bool = False) -> None:
+        self.head, self.fail_next, self.probes, self.closed = head, fail_next, 0, False
+
+    async def seq(self) -> int:
+        self.probes += 1
+        await asyncio.sleep(0.005)  # a round trip, during which more checks arrive
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionError("server closed the connection")
+        return self.head
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_loop_round_probes_on_the_loop_and_catches_up_only_when_behind() -> None:
+    catch_up, probe, position = SlowCatchUp(), FakeProbe(head=7), [7]
+    freshness = Freshness(catch_up, probe=lambda: probe, position=lambda: position[0])
+
+    async def checks(n: int) -> list[int]:
+        return list(await asyncio.gather(*(freshness.fresh() for _ in range(n))))
+
+    try:
+        assert asyncio.run(checks(30)) == [7] * 30  # up to date: no catch-up at all
+        assert catch_up.started == [] and 1 <= probe.probes <= 2
+        probe.head = 9  # another worker wrote: the next round catches up (on a thread)
+        assert asyncio.run(checks(5)) == [1] * 5
+        assert len(catch_up.started) == 1
+    finally:
+        freshness.close()
+    assert probe.closed
+
+
+def test_a_failed_probe_fails_its_round_and_the_next_round_probes_again() -> None:
+    probe = FakeProbe(head=3, fail_next=True)
+    freshness = Freshness(SlowCatchUp(), probe=lambda: probe, position=lambda: 3)
+
+    async def two_rounds() -> int:
+        with pytest.raises(ConnectionError):
+            await freshness.fresh()
+        return await freshness.fresh()
+
+    try:
+        assert asyncio.run(two_rounds()) == 3
+    finally:
+        freshness.close()
+    with pytest.raises(NotReady):
+        asyncio.run(freshness.fresh())
 
 
 def test_concurrent_probes_from_threads_and_loops_share_one_thread() -> None:

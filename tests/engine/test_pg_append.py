@@ -1,8 +1,11 @@
-"""PostgreSQL: a batch goes in one round trip from the head the writer last saw (pg_append)."""
+"""PostgreSQL: a batch goes in one statement from the head the writer last saw (pg_append)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog, pg_append, verify
@@ -38,3 +41,45 @@ def test_the_connection_is_usable_after_a_failed_batch(engine: Engine) -> None:
             log.append(make_draft(1, decision_id=taken))
         assert log.append(make_draft(2)).seq == 2
     assert verify(engine).ok
+
+
+def test_optimistic_and_locking_writers_share_one_chain_without_colliding(
+    engine: Engine,
+) -> None:
+    # The locking path reads the head under the chain lock; every optimistic statement takes
+    # that lock too, so the locking path never chains from a head an optimistic batch is
+    # about to pass. Without the lock in the statement, the locking writer's batches fail.
+    with DecisionLog(engine) as optimistic, DecisionLog(engine) as locking:
+        locking._appender = None  # as on SQLite: always the locking path
+        failures: list[BaseException] = []
+
+        def appends(log: DecisionLog, offset: int) -> None:
+            for i in range(40):
+                try:
+                    log.append(make_draft(offset + i))
+                except BaseException as exc:  # collected, asserted below
+                    failures.append(exc)
+
+        threads = [
+            threading.Thread(target=appends, args=(log, 1000 * k))
+            for k, log in enumerate([optimistic, locking] * 4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert all_seqs(engine) == list(range(1, 321))
+    assert verify(engine).ok
+
+
+def test_deleting_the_newest_records_behind_a_writer_is_not_healed(engine: Engine) -> None:
+    with DecisionLog(engine) as log:
+        for i in range(3):
+            log.append(make_draft(i))
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM decision WHERE seq = 3"))
+        log.append(make_draft(3))  # chained to the deleted record, as its cached head says
+    assert all_seqs(engine) == [1, 2, 4]
+    result = verify(engine)
+    assert not result.ok and result.first_bad_seq == 3  # where the sequence breaks
