@@ -55,7 +55,11 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
         loc = list(error.get("loc", ()))
         message = str(error.get("msg", "invalid"))
         if error.get("type") == "json_invalid":
+            # The loc holds the character position, not a field: say it in the message.
+            position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
             message = f"malformed JSON: {error.get('ctx', {}).get('error', message)}"
+            message += "" if position is None else f" (at character {position})"
+            loc = ["body"]
         # pydantic names the union member or validator in the loc; keep only real field names
         loc = [
             p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "tagged-"))

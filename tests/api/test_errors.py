@@ -64,6 +64,8 @@ def test_malformed_json_is_a_422_not_a_500(client: TestClient, payload: bytes) -
     response = client.post("/one", content=payload, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == "body" and detail["message"].startswith("malformed JSON: ")
 
 
 def test_domain_errors_keep_their_code_and_details(client: TestClient) -> None:
