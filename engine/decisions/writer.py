@@ -104,7 +104,8 @@ class DecisionLog:
     """Thread-safe appender that commits decisions in groups from one background thread.
 
     ``append`` blocks until its decision is committed. The writer takes whatever is queued
-    (up to ``max_batch``), waiting up to ``max_wait`` seconds after the first item for more,
+    (up to ``max_batch``, or more when one event loop handed over more at once), waiting up
+    to ``max_wait`` seconds after the first item for more,
     and commits it in one transaction under ``chain_lock``; a future is resolved only after
     its batch committed, and a failed batch fails every future in it with the same exception
     and leaves no row behind. Drafts are validated before they are queued, so one bad draft
@@ -119,7 +120,9 @@ class DecisionLog:
         self._engine = engine
         self._max_batch = max_batch
         self._max_wait = max_wait
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | list[_Pending] | None] = queue.SimpleQueue()
+        # Coroutines' appends waiting for their loop's next pass, per loop (``append_async``).
+        self._handing: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._pending = 0
@@ -152,20 +155,36 @@ class DecisionLog:
         per decision.
         """
         pending = _prepare(draft)
+        if self._closed:
+            raise NotReady("the decision log is closed")
         pending.loop = loop = asyncio.get_running_loop()
         pending.waiter = waiting = loop.create_future()
         waiting.add_done_callback(_observe)
-        self._submit(pending)
+        # Handed to the writer once per pass of the loop, with every other append of that
+        # pass: checks resumed together (by one freshness round) wake the writer once, not
+        # once each (each wake-up is a thread hand-off both ways; docs/performance.md).
+        handing = self._handing.get(loop)
+        if handing is None:
+            handing = self._handing[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        handing.append(pending)
         # Shielded: a cancelled request (client gone) must not un-log an answer it may have
         # seen; the decision is still written, only the wait is abandoned.
         return await asyncio.shield(waiting)
 
-    def _submit(self, pending: _Pending) -> None:
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._handing.pop(loop, [])
+        try:
+            self._submit(batch)
+        except NotReady as exc:  # closed since those appends were made
+            _resolve([(pending, None) for pending in batch], exc)
+
+    def _submit(self, item: _Pending | list[_Pending]) -> None:
         with self._lock:
             if self._closed:
                 raise NotReady("the decision log is closed")
-            self._pending += 1
-            self._queue.put(pending)
+            self._pending += 1 if isinstance(item, _Pending) else len(item)
+            self._queue.put(item)
 
     def close(self) -> None:
         """Commit everything queued, then stop the writer; later appends raise NotReady."""
@@ -217,7 +236,7 @@ class DecisionLog:
                 first = self._queue.get()
                 if first is None:
                     break
-                batch = [first]
+                batch = [first] if isinstance(first, _Pending) else list(first)
                 stopping = self._gather(batch)
                 self._flush(batch)
         finally:
@@ -244,7 +263,10 @@ class DecisionLog:
                     return False
             if item is None:
                 return True
-            batch.append(item)
+            if isinstance(item, _Pending):
+                batch.append(item)
+            else:
+                batch.extend(item)  # a loop's hand-over: may take the batch past max_batch
         return False
 
     def _flush(self, batch: list[_Pending]) -> None:
@@ -307,9 +329,10 @@ class DecisionLog:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if item is not None and item.live():
-                _settle([item], None, NotReady("the decision log stopped"))
-                self._resolved(1)
+            items = [] if item is None else [item] if isinstance(item, _Pending) else item
+            live = [pending for pending in items if pending.live()]
+            _settle(live, None, NotReady("the decision log stopped"))
+            self._resolved(len(items))
 
 
 def _chain(batch: Sequence[_Pending], seq: int, prev_hash: str) -> list[StoredDecision]:

@@ -162,6 +162,32 @@ def test_append_async_returns_the_committed_record(engine: Engine, log: Decision
     assert verify(engine).length == 5
 
 
+def test_the_appends_of_one_loop_pass_reach_the_writer_together(
+    engine: Engine, log: DecisionLog
+) -> None:
+    async def one_pass() -> list[StoredDecision]:
+        # All 40 appends are made before the loop's next pass: one hand-over, one batch.
+        return list(await asyncio.gather(*(log.append_async(make_draft(i)) for i in range(40))))
+
+    assert sorted(s.seq for s in asyncio.run(one_pass())) == list(range(1, 41))
+    assert log.batches_committed == 1 and log.largest_batch == 40
+    assert verify(engine).ok
+
+
+def test_appends_handed_over_after_close_fail_as_not_ready(engine: Engine) -> None:
+    log = DecisionLog(engine)
+
+    async def append_then_close() -> None:
+        waiting = asyncio.ensure_future(log.append_async(make_draft(1)))
+        await asyncio.sleep(0)  # the append is made; its hand-over waits for the next pass
+        log.close()
+        with pytest.raises(NotReady):
+            await waiting
+
+    asyncio.run(append_then_close())
+    assert log.pending == 0 and count_rows(engine) == 0
+
+
 def test_a_cancelled_async_wait_still_logs_the_decision(engine: Engine, log: DecisionLog) -> None:
     """The answer may have reached the client; abandoning the wait must not un-log it."""
 
