@@ -41,21 +41,7 @@ class DiscardingLog:
 
 
 def _stored(draft: DecisionDraft) -> StoredDecision:
-    return StoredDecision(
-        seq=0,
-        decision_id=draft.decision_id,
-        decided_at=draft.decided_at,
-        caller=draft.caller,
-        department=draft.department,
-        subject_id=draft.subject_id,
-        matter=draft.matter,
-        request=draft.request,
-        response=draft.response,
-        policy_version=draft.policy_version,
-        event_seq=draft.event_seq,
-        prev_hash="",
-        hash="",
-    )
+    return StoredDecision.from_draft(draft, seq=0, prev_hash="", hash="")
 
 
 def create_bench_app() -> FastAPI:

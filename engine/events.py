@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -165,14 +166,14 @@ class LogHead:
         try:
             cursor = self._connection.cursor()
             try:
-                cursor.execute("SELECT max(seq) FROM event")
+                cursor.execute(_HEAD_SQL)
                 row = cursor.fetchone()
             finally:
                 cursor.close()
         except Exception:
             self.close()  # a broken connection: the next call opens another
             raise
-        return int(row[0] or 0) if row else 0
+        return _head_seq(row)
 
     def close(self) -> None:
         """Close the connection (a later ``seq`` opens a new one)."""
@@ -180,6 +181,13 @@ class LogHead:
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.close()
+
+
+_HEAD_SQL = "SELECT max(seq) FROM event"
+
+
+def _head_seq(row: Any) -> int:
+    return int(row[0] or 0) if row else 0
 
 
 class AsyncLogHead:
@@ -201,20 +209,18 @@ class AsyncLogHead:
             self._local = self._local or LogHead(self._engine)
             return self._local.seq()
         if self._connection is None:
-            import psycopg  # the PostgreSQL driver; SQLite deployments never import it
-
             args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
             kwargs.pop("context", None)  # SQLAlchemy's adapters: plain ints need none
             self._connection = await psycopg.AsyncConnection.connect(
                 *args, autocommit=True, **kwargs
             )
         try:
-            cursor = await self._connection.execute("SELECT max(seq) FROM event")
+            cursor = await self._connection.execute(_HEAD_SQL)
             row = await cursor.fetchone()
         except Exception:
             self.close()  # a broken connection: the next call opens another
             raise
-        return int(row[0] or 0) if row else 0
+        return _head_seq(row)
 
     def close(self) -> None:
         """Drop the connection, from any thread (its loop may have stopped)."""

@@ -31,24 +31,20 @@ from sqlalchemy.engine import Engine
 
 from engine.decisions.records import DECISION_TABLE, StoredDecision
 
-ChainFrom = Callable[[int, str], list[StoredDecision]]
-"""Given the head (seq, hash) to start from, the batch's records chained from it."""
+ChainFrom = Callable[[int, str], tuple[list[StoredDecision], list[bytes]]]
+"""Given the head (seq, hash) to start from, the batch's records chained from it, and each
+record's canonical bytes (``engine.decisions.canonical.canonical_record``)."""
 
-_TYPES = {
-    "seq": "bigint",
-    "event_seq": "bigint",
-    "decided_at": "timestamptz",
-    "request": "jsonb",
-    "response": "jsonb",
-}
-_COLUMNS = tuple(column.name for column in DECISION_TABLE.columns)
+_COLUMNS = ", ".join(column.name for column in DECISION_TABLE.columns)
 _PRIMARY_KEY = "decision_pkey"
-# Arrays go in binary (%b): the text format escapes every quote of the JSON texts, which
-# psycopg does in Python, a regex call per character to escape (milliseconds a batch).
+# The batch goes as one JSON array of the records: each record's canonical text (every
+# column but ``hash``, the JSON of request and response inline) with its hash added. The
+# client only joins bytes it has already made; the server parses the text once, as it
+# parses every jsonb value anyway. (Thirteen typed arrays cost psycopg ~1 µs per value.)
 _INSERT = (
-    f"INSERT INTO decision ({', '.join(_COLUMNS)}) SELECT row.* FROM unnest("
-    + ", ".join(f"%b::{_TYPES.get(name, 'text')}[]" for name in _COLUMNS)
-    + f") AS row({', '.join(_COLUMNS)}) CROSS JOIN (SELECT pg_advisory_xact_lock(%s)) AS lock"
+    f"INSERT INTO decision ({_COLUMNS}) SELECT {_COLUMNS} "
+    "FROM jsonb_populate_recordset(NULL::decision, %s::jsonb) AS row "
+    "CROSS JOIN (SELECT pg_advisory_xact_lock(%s)) AS lock"
 )
 _HEAD = "SELECT seq, hash FROM decision ORDER BY seq DESC LIMIT 1"
 OPTIMISTIC_ATTEMPTS = 3
@@ -64,18 +60,13 @@ class PostgresAppender:
         self._connection: Any = None
         self._head: tuple[int, str] | None = None
 
-    def append(
-        self, chain_from: ChainFrom, json_columns: Sequence[tuple[str, str]]
-    ) -> list[StoredDecision] | None:
-        """Store the batch; its records, or None when other writers kept moving the head.
-
-        ``json_columns`` holds each record's request and response as canonical JSON text.
-        """
+    def append(self, chain_from: ChainFrom) -> list[StoredDecision] | None:
+        """Store the batch; its records, or None when other writers kept moving the head."""
         try:
             for _ in range(OPTIMISTIC_ATTEMPTS):
-                records = chain_from(*(self._head or self._read_head()))
+                records, canonical = chain_from(*(self._head or self._read_head()))
                 try:
-                    self._insert(records, json_columns)
+                    self._insert(records, canonical)
                 except psycopg.errors.UniqueViolation as exc:
                     if exc.diag.constraint_name != _PRIMARY_KEY:
                         raise  # a decision_id stored before: the batch's own fault
@@ -89,18 +80,12 @@ class PostgresAppender:
             self._reset()
             raise
 
-    def _insert(
-        self, records: Sequence[StoredDecision], json_columns: Sequence[tuple[str, str]]
-    ) -> None:
-        arrays: list[list[Any]] = []
-        for name in _COLUMNS:
-            if name == "request":
-                arrays.append([request for request, _ in json_columns])
-            elif name == "response":
-                arrays.append([response for _, response in json_columns])
-            else:
-                arrays.append([getattr(record, name) for record in records])
-        self._open().execute(_INSERT, (*arrays, self._lock_key))
+    def _insert(self, records: Sequence[StoredDecision], canonical: Sequence[bytes]) -> None:
+        rows = b",".join(
+            b'%s,"hash":"%s"}' % (text[:-1], record.hash.encode("ascii"))
+            for record, text in zip(records, canonical, strict=True)
+        )
+        self._open().execute(_INSERT, ((b"[%s]" % rows).decode("utf-8"), self._lock_key))
 
     def _read_head(self) -> tuple[int, str]:
         row = self._open().execute(_HEAD).fetchone()

@@ -112,6 +112,27 @@ class StoredDecision:
     hash: str
 
     @classmethod
+    def from_draft(
+        cls, draft: DecisionDraft, *, seq: int, prev_hash: str, hash: str
+    ) -> StoredDecision:
+        """The record a draft becomes at chain position ``seq``."""
+        return cls(
+            seq=seq,
+            decision_id=draft.decision_id,
+            decided_at=draft.decided_at,
+            caller=draft.caller,
+            department=draft.department,
+            subject_id=draft.subject_id,
+            matter=draft.matter,
+            request=draft.request,
+            response=draft.response,
+            policy_version=draft.policy_version,
+            event_seq=draft.event_seq,
+            prev_hash=prev_hash,
+            hash=hash,
+        )
+
+    @classmethod
     def from_row(cls, row: Decision | sa.Row[Any]) -> StoredDecision:
         """The value object for a ``decision`` row (ORM object or Core row)."""
         return cls(

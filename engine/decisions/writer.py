@@ -168,9 +168,10 @@ class DecisionLog:
             handing = self._handing[loop] = []
             loop.call_soon(self._hand_over, loop)
         handing.append(pending)
-        # Shielded: a cancelled request (client gone) must not un-log an answer it may have
-        # seen; the decision is still written, only the wait is abandoned.
-        return await asyncio.shield(waiting)
+        # A cancelled request (client gone) cancels only this wait: the decision is in the
+        # batch whatever becomes of its waiter (it may have reached the client), and the
+        # writer skips waiters already done.
+        return await waiting
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = self._handing.pop(loop, [])
@@ -303,11 +304,13 @@ class DecisionLog:
     def _commit_batch(self, batch: Sequence[_Pending]) -> list[StoredDecision]:
         """Write one batch in one transaction; the records in ``batch`` order."""
         if self._appender is not None:  # PostgreSQL: one round trip (engine/decisions/pg_append)
-            texts = [(pending.request_json, pending.response_json) for pending in batch]
+
+            def chain_from(seq: int, prev_hash: str) -> tuple[list[StoredDecision], list[bytes]]:
+                canonical: list[bytes] = []
+                return _chain(batch, seq, prev_hash, canonical), canonical
+
             try:
-                appended = self._appender.append(
-                    lambda seq, prev_hash: _chain(batch, seq, prev_hash), texts
-                )
+                appended = self._appender.append(chain_from)
             except Exception as exc:
                 raise as_sqlalchemy_error(exc, self._engine) from exc
             if appended is not None:
@@ -335,13 +338,19 @@ class DecisionLog:
             self._resolved(len(items))
 
 
-def _chain(batch: Sequence[_Pending], seq: int, prev_hash: str) -> list[StoredDecision]:
-    """The batch's records, numbered and hashed on from the head ``(seq, prev_hash)``."""
+def _chain(
+    batch: Sequence[_Pending], seq: int, prev_hash: str, canonical: list[bytes] | None = None
+) -> list[StoredDecision]:
+    """The batch's records, numbered and hashed on from the head ``(seq, prev_hash)``; each
+    record's canonical bytes (what its hash covers) appended to ``canonical`` when given."""
     records: list[StoredDecision] = []
     for pending in batch:
         seq += 1
-        records.append(_chained(pending, seq=seq, prev_hash=prev_hash))
-        prev_hash = records[-1].hash
+        record, text = _chained(pending, seq=seq, prev_hash=prev_hash)
+        records.append(record)
+        if canonical is not None:
+            canonical.append(text)
+        prev_hash = record.hash
     return records
 
 
@@ -433,7 +442,7 @@ def _insert(
         ) from exc
 
 
-def _chained(pending: _Pending, *, seq: int, prev_hash: str) -> StoredDecision:
+def _chained(pending: _Pending, *, seq: int, prev_hash: str) -> tuple[StoredDecision, bytes]:
     draft = pending.draft
     record = canonical_record(
         seq=seq,
@@ -449,21 +458,10 @@ def _chained(pending: _Pending, *, seq: int, prev_hash: str) -> StoredDecision:
         event_seq=draft.event_seq,
         prev_hash=prev_hash,
     )
-    return StoredDecision(
-        seq=seq,
-        decision_id=draft.decision_id,
-        decided_at=draft.decided_at,
-        caller=draft.caller,
-        department=draft.department,
-        subject_id=draft.subject_id,
-        matter=draft.matter,
-        request=draft.request,
-        response=draft.response,
-        policy_version=draft.policy_version,
-        event_seq=draft.event_seq,
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, record),
+    stored = StoredDecision.from_draft(
+        draft, seq=seq, prev_hash=prev_hash, hash=chain_hash(prev_hash, record)
     )
+    return stored, record
 
 
 def _prepare(draft: DecisionDraft) -> _Pending:

@@ -1,0 +1,36 @@
+"""``engine.checks.normalized_request``: which ids a check accepts, and what it says of others."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engine.checks import CHINA, CheckRequest, normalized_request
+from engine.errors import InvalidRequest
+from engine.identifiers import subject_id_problem
+from tests.engine.test_registry import ambiguous_id, org, person, wrong_check
+
+NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=CHINA)
+MATTERS = {"bidding": "招标投标"}
+
+
+def normalise(subject_id: str) -> dict[str, object]:
+    request = CheckRequest(subject_id=subject_id, matter="bidding")
+    return normalized_request(request, vocabulary_matters=MATTERS, now=NOW)
+
+
+@pytest.mark.parametrize("subject_id", [org(1), person(1), ambiguous_id(), org(2).lower()])
+def test_an_id_valid_as_either_kind_is_accepted_upper_cased(subject_id: str) -> None:
+    assert normalise(subject_id)["subject_id"] == subject_id.upper()
+
+
+@pytest.mark.parametrize("subject_id", [wrong_check(org(1)), wrong_check(person(1)), "12345"])
+def test_an_id_valid_as_neither_names_both_problems_org_first(subject_id: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        normalise(subject_id)
+    [detail] = raised.value.details
+    assert detail["field"] == "subject_id"
+    org_problem = subject_id_problem("org", subject_id)
+    person_problem = subject_id_problem("person", subject_id)
+    assert detail["message"] == f"{org_problem}; {person_problem}"
