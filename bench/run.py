@@ -358,7 +358,9 @@ def table(figures: dict[str, Any], meta: dict[str, Any]) -> str:
             "replay of the decision log",
             "≥ 10,000 /s",
             f"{derived['replay_per_s']:,} /s ({figures['replay']['replayed']:,} decisions, "
-            f"{figures['replay']['identical']:,} identical, {figures['replay']['replay_s']} s)",
+            f"{figures['replay']['identical']:,} identical; {figures['replay']['replay_s']} s "
+            f"in all, of which {figures['replay']['restore_s']} s before the first decision: "
+            f"restoring the state at its position, opening the query)",
             met("replay_per_s", derived["replay_per_s"]),
         ),
         ("RSS per worker (peak, VmHWM)", "≤ 4 GB", f"{rss:,} MiB", met("rss_per_worker_mib", rss)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -148,14 +149,19 @@ def last_seq(session: Session) -> int:
 
 class LogHead:
     """The log's last ``seq``, read over one connection of its own (a few µs, not a session's
-    hundreds): every batch of checks asks it. One thread at a time."""
+    hundreds): every batch of checks asks it. Threads take turns (one connection)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Any = None
+        self._lock = threading.Lock()
 
     def seq(self) -> int:
         """The highest committed sequence number (0 for an empty log)."""
+        with self._lock:
+            return self._seq()
+
+    def _seq(self) -> int:
         if self._connection is None:
             connection = self._engine.raw_connection()
             if self._engine.dialect.name == "postgresql":

@@ -14,9 +14,10 @@ chains the batch from the head it last saw and sends one autocommitted ``INSERT`
   before any row is written, held until it commits). A locking-path writer, which reads the
   head under that lock, therefore sees every optimistic batch that committed, and never
   collides with one.
-- A head that is ahead of the table (the newest records deleted behind the writer's back)
-  is not silently healed: the next batch links to the deleted record and ``verify`` reports
-  the gap.
+- A head that is ahead of the table (the newest records deleted behind a running writer's
+  back) is not silently healed: the next batch links to the deleted record and ``verify``
+  reports the gap. (A writer started after such a deletion reads the head as it is: the
+  chain alone cannot show records removed from its end, README.)
 """
 
 from __future__ import annotations

@@ -105,8 +105,9 @@ class DecisionLog:
 
     ``append`` blocks until its decision is committed. The writer takes whatever is queued
     (up to ``max_batch``, or more when one event loop handed over more at once), waiting up
-    to ``max_wait`` seconds after the first item for more,
-    and commits it in one transaction under ``chain_lock``; a future is resolved only after
+    to ``max_wait`` seconds after the first item for more, and commits it in one
+    transaction: on PostgreSQL one optimistic statement (``pg_append``), else, or after
+    repeated misses, under ``chain_lock``. A future is resolved only after
     its batch committed, and a failed batch fails every future in it with the same exception
     and leaves no row behind. Drafts are validated before they are queued, so one bad draft
     fails only its own append.
@@ -175,6 +176,8 @@ class DecisionLog:
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = self._handing.pop(loop, [])
+        if not batch:
+            return
         try:
             self._submit(batch)
         except NotReady as exc:  # closed since those appends were made
