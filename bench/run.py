@@ -13,7 +13,7 @@ database, and then, in this order, measures on the run database:
 3. in-process decision rate: ``engine.checks.answer`` per CPU second (``bench.probe``);
 4. HTTP: ``jrp serve`` with 1 worker (log on), ``bench.server`` with 1 worker and no decision
    log, ``jrp serve`` with 2 workers; each time a trivial endpoint (``GET /healthz``) and
-   ``POST /v1/checks`` alternately, twice, under ``wrk`` (``bench.loadgen``);
+   ``POST /v1/checks`` alternately, ``--rounds`` times (3), under ``wrk`` (``bench.loadgen``);
 5. the decision log filled to ``--decisions`` more in-process decisions (log on), then
    ``engine.replay.replay`` of the whole log, then ``jrp verify``.
 
@@ -211,7 +211,7 @@ class Server(ServeProcess):
 
 
 def measure(server: Server, args: argparse.Namespace, checks: Path, logs: Path) -> dict[str, Any]:
-    """Trivial endpoint and checks alternately (after a warm-up of each), twice."""
+    """Trivial endpoint and checks alternately (after a warm-up of each), ``--rounds`` times."""
 
     def one(kind: str, seconds: float) -> dict[str, Any]:
         pids = server.pids()
@@ -229,7 +229,7 @@ def measure(server: Server, args: argparse.Namespace, checks: Path, logs: Path) 
     one("trivial", 5)
     one("check", 5)
     rounds: dict[str, list[dict[str, Any]]] = {"trivial": [], "check": []}
-    for _ in range(2):
+    for _ in range(args.rounds):
         for kind in ("trivial", "check"):
             say(f"  {server.name}: {kind} for {args.seconds:.0f} s")
             rounds[kind].append(one(kind, args.seconds))
@@ -383,7 +383,7 @@ def table(figures: dict[str, Any], meta: dict[str, Any]) -> str:
     ]
     head = (f"scale {meta['scale']} on {meta['db']}: {meta['counts']}; {meta['machine']}; "
             f"load generator {one['check']['tool']}, {meta['connections']} connections, "
-            f"{meta['seconds']:.0f} s per run (mean of 2)")  # fmt: skip
+            f"{meta['seconds']:.0f} s per run (mean of {meta['rounds']})")  # fmt: skip
     lines = [head, "", "| figure | target | measured | met |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
     return "\n".join(lines)
@@ -395,6 +395,8 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="load runs per endpoint and configuration, alternating")  # fmt: skip
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--decisions", type=int, default=200_000)
     parser.add_argument("--rebuild-base", action="store_true")
@@ -436,6 +438,7 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "connections": args.connections,
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "total_minutes": None,
     }
