@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import load_callers
-from engine import log as logging_setup
+from engine import logging as logging_setup
 from engine.errors import ConfigurationError
 from engine.service import Service
 from engine.settings import Settings

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.graph_scale import REGIONS, org_id, person_id
-from engine.identifiers import normalize_subject_id
+from engine.registry.identifiers import normalize_subject_id
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"

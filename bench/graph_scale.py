@@ -28,7 +28,14 @@ from typing import Any
 
 import networkx as nx
 
-from engine.graph import (
+from engine.registry.identifiers import (
+    USCC_ALPHABET,
+    normalize_subject_id,
+    org_code_check_char,
+    ric_check_char,
+    uscc_check_char,
+)
+from engine.state.graph import (
     CompactRoleGraph,
     RoleGraph,
     RoleHolding,
@@ -36,13 +43,6 @@ from engine.graph import (
     check_period,
     holding_order,
     paused_gc,
-)
-from engine.identifiers import (
-    USCC_ALPHABET,
-    normalize_subject_id,
-    org_code_check_char,
-    ric_check_char,
-    uscc_check_char,
 )
 
 # 天河区 440106 and other Guangzhou districts, plus Beijing 朝阳 and Shanghai 浦东.

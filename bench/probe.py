@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import log as logging_setup
+from engine import logging as logging_setup
 
 
 def memory_mib() -> dict[str, int]:
@@ -57,7 +57,7 @@ def _start(db: str) -> tuple[Any, dict[str, Any]]:
 
 def startup(args: argparse.Namespace) -> dict[str, Any]:
     """``Service.start`` on the database as it is: snapshot load, catch-up, policy, triggers."""
-    from engine import snapshot
+    from engine.store import snapshot
 
     service, figures = _start(args.db)
     figures["snapshot_seq"] = snapshot.latest_seq(service.engine)
@@ -73,7 +73,7 @@ def _requests(path: Path, limit: int | None = None) -> list[dict[str, str]]:
 
 def inprocess(args: argparse.Namespace) -> dict[str, Any]:
     """``engine.checks.answer`` on the loaded state: no HTTP, no decision log, one thread."""
-    from engine.checks import CHINA, CheckRequest, answer, normalized_request
+    from engine.checks.decide import CHINA, CheckRequest, answer, normalized_request
 
     service, figures = _start(args.db)
     runtime = service.policy.runtime
@@ -107,7 +107,7 @@ def inprocess(args: argparse.Namespace) -> dict[str, Any]:
 
 def decisions(args: argparse.Namespace) -> dict[str, Any]:
     """Checks answered and logged in process (``decide_async``, log on), to fill the log."""
-    from engine import checks
+    from engine.checks import decide as checks
 
     service, figures = _start(args.db)
     requests = [checks.CheckRequest(**row) for row in _requests(args.checks)]
@@ -148,8 +148,8 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     allows, then events) and opens the ordered query of decisions: a fixed cost, like a
     start-up, reported apart as ``restore_s``.
     """
-    from engine import db
-    from engine.replay import replay as run_replay
+    from engine.audit.replay import replay as run_replay
+    from engine.store import db
 
     engine = db.create_db_engine(args.db)
     first: list[float] = []

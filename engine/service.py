@@ -19,15 +19,16 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine import db, events, policy_store, snapshot
+from engine.checks.evaluation import PolicyRuntime
 from engine.decisions import DecisionLog
 from engine.errors import NotReady
-from engine.events import EventType, NewEvent, StoredEvent
-from engine.freshness import Freshness
-from engine.policies import LoadedPolicy, PolicyVersions
-from engine.sanctions import PolicyRuntime
+from engine.policy import storage as policy_store
+from engine.policy.versions import LoadedPolicy, PolicyVersions
 from engine.settings import Settings
-from engine.state import State
+from engine.state.projection import State
+from engine.store import db, events, snapshot
+from engine.store.events import EventType, NewEvent, StoredEvent
+from engine.store.freshness import Freshness
 from measures.loader import load_bundle
 
 log = structlog.get_logger(__name__)

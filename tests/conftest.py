@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine import db
+from engine.store import db
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CONTRACT_BUNDLE = FIXTURES / "bundles" / "contract_example"

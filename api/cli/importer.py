@@ -34,13 +34,16 @@ from api.cli.common import (
     print_policy_problems,
     settings_from,
 )
-from engine import db, entry_import, policy_store, registry
-from engine import log as logging_setup
-from engine.entry_import import EntryLine
+from engine import logging as logging_setup
+from engine.entries import bulk as entry_import
+from engine.entries.bulk import EntryLine
 from engine.errors import InvalidPolicy
-from engine.registry import Counts, Problem, Rejected, RelationIn, SubjectIn
+from engine.policy import storage as policy_store
+from engine.registry import service as registry
+from engine.registry.service import Counts, Problem, Rejected, RelationIn, SubjectIn
 from engine.service import Service
 from engine.settings import Settings
+from engine.store import db
 
 BATCH_LINES = 5000
 NOT_UTF8 = "not UTF-8 text (save the file as UTF-8; in Excel: 'CSV UTF-8')"

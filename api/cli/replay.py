@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli.common import EXIT_USAGE, err_console, fail, print_policy_problems
-from engine import db
 from engine.errors import InvalidPolicy, JrpError
+from engine.store import db
 
 EXIT_CHANGED = 3
 
@@ -33,7 +33,7 @@ def replay(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Replay decisions: exit 0 when all are identical, 3 when some differ (listed), 1 on error."""
-    from engine.replay import replay as run_replay
+    from engine.audit.replay import replay as run_replay
     from measures.loader import load_bundle
 
     since_at, until_at = _moment("--since", since), _moment("--until", until)

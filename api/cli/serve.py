@@ -14,7 +14,7 @@ import uvicorn
 from api.auth import load_callers
 from api.cli.common import fail, print_policy_problems, settings_from
 from api.demo import DEMO_CALLERS, announce
-from engine import log as logging_setup
+from engine import logging as logging_setup
 from engine.errors import ConfigurationError, InvalidPolicy
 from engine.settings import Settings
 

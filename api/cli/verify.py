@@ -8,8 +8,8 @@ import sqlalchemy as sa
 import typer
 
 from api.cli.common import EXIT_ERROR, fail, settings_from
-from engine import db as database
 from engine.decisions import verify as verify_chain
+from engine.store import db as database
 
 
 def verify(

@@ -13,8 +13,9 @@ from typing import Any
 
 import structlog
 
-from engine import entries, registry
-from engine.entries import EntryCreate
+from engine.entries import registration as entries
+from engine.entries.registration import EntryCreate
+from engine.registry import service as registry
 from engine.service import Service
 
 log = structlog.get_logger(__name__)

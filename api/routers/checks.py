@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.auth import Role
 from api.deps import Auditor, Implementer, ServiceDep, authorize
-from engine import checks, decisions
-from engine.db import session_scope
+from engine import decisions
+from engine.checks import decide as checks
 from engine.decisions import feedback_item
 from engine.service import Service
-from engine.validation import SafeText
+from engine.store.db import session_scope
+from engine.store.portable import SafeText
 
 router = APIRouter(tags=["checks"])
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AnyCaller, CreditOffice, Initiator, ServiceDep
-from engine import entries
-from engine.entries import EntryCreate
-from engine.validation import SafeText
+from engine.entries import registration as entries
+from engine.entries.registration import EntryCreate
+from engine.store.portable import SafeText
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"])
 

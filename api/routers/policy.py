@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AnyCaller, PolicyAdmin, PolicyReader, ServiceDep
-from engine import policy_store
-from engine.db import session_scope
 from engine.errors import NotFound
-from engine.policies import LoadedPolicy
+from engine.policy import storage as policy_store
+from engine.policy.versions import LoadedPolicy
+from engine.store.db import session_scope
 from measures.schema import MemorandumKind
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])

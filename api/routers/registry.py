@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, Field
 
 from api.deps import AnyCaller, Registrar, ServiceDep
-from engine import registry
-from engine.registry import MAX_ITEMS, RelationIn, SubjectIn
+from engine.registry import service as registry
+from engine.registry.service import MAX_ITEMS, RelationIn, SubjectIn
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import Auditor, ServiceDep
-from engine import replay as replay_engine
+from engine.audit import replay as replay_engine
 
 router = APIRouter(tags=["audit"])
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from engine.decisions.records import MEASURE_ID_LEN, Feedback, StoredDecision
 from engine.errors import Forbidden, InvalidRequest
-from engine.models import utcnow
+from engine.store.tables import utcnow
 
 
 def hit_measure_ids(decision: StoredDecision) -> set[str]:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from engine.models import BigSerial, JsonColumn, UtcDateTime
+from engine.store.tables import BigSerial, JsonColumn, UtcDateTime
 
 # Column widths, also checked before a draft is queued: a value the database would refuse must
 # fail its own append, not the whole group-committed batch it would have joined.

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
-from engine.db import is_postgresql
 from engine.decisions.canonical import (
     GENESIS_HASH,
     canonical_record,
@@ -35,6 +34,7 @@ from engine.decisions.records import (
     StoredDecision,
 )
 from engine.errors import NotReady
+from engine.store.db import is_postgresql
 
 log = structlog.get_logger(__name__)
 

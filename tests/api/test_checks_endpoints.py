@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from engine import checks, decisions
-from engine.checks import CheckRequest
+from engine import decisions
+from engine.checks import decide as checks
+from engine.checks.decide import CheckRequest
 from engine.service import Service
 from engine.settings import Settings
 from tests.api.conftest import Running, auth

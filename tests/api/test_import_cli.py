@@ -13,10 +13,11 @@ from typer.testing import CliRunner, Result
 
 from api.cli import importer
 from api.cli.main import app as cli
-from engine import db, policy_store
-from engine.db import session_scope
+from engine.policy import storage as policy_store
 from engine.service import Service
 from engine.settings import Settings
+from engine.store import db
+from engine.store.db import session_scope
 from measures.loader import load_bundle
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.test_registry import org, person, wrong_check

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 from structlog.testing import capture_logs
 
-from engine.db import session_scope
-from engine.events import EventType, NewEvent
-from engine.models import Event
 from engine.service import Service
 from engine.settings import Settings
-from engine.state import Entry, EntryStatus
+from engine.state.projection import Entry, EntryStatus
+from engine.store.db import session_scope
+from engine.store.events import EventType, NewEvent
+from engine.store.tables import Event
 from measures.schema import SubjectKind
 from tests.api.conftest import Running, auth
 from tests.engine.test_registry import (

@@ -12,9 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from api.cli.replay import replay as replay_command
-from engine import db
+from engine.audit.replay import replay
 from engine.decisions import list_decisions
-from engine.replay import replay
+from engine.store import db
 from measures.loader import load_bundle
 from tests.api.conftest import Running, auth
 from tests.api.test_entries_endpoints import ORG, PERSON, djd

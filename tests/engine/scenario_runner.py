@@ -23,12 +23,13 @@ from typing import Any
 
 import yaml
 
-from engine import checks, entries
-from engine.entries import EntryCreate
+from engine.checks import decide as checks
+from engine.entries import registration as entries
+from engine.entries.registration import EntryCreate
 from engine.errors import JrpError
-from engine.events import EventType, NewEvent
 from engine.service import Service
 from engine.settings import SHIPPED_POLICY_DIR, Settings
+from engine.store.events import EventType, NewEvent
 from tests.conftest import FIXTURES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "cases" / "scenarios"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine import db
+from engine.store import db
 
 
 def test_migrations_create_the_schema_and_are_idempotent(engine: Engine) -> None:

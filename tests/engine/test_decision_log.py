@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine import db
 from engine.decisions import (
     GENESIS_HASH,
     DecisionDraft,
@@ -33,6 +32,7 @@ from engine.decisions import (
 )
 from engine.decisions.canonical import canonical_record, chain_hash, encode_json
 from engine.errors import NotReady
+from engine.store import db
 
 T0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
 ORG = "91110000600037341L"

@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine import db
 from engine.decisions import GENESIS_HASH, DecisionLog, get_decision, verify
 from engine.decisions.canonical import (
     canonical_record,
@@ -20,6 +19,7 @@ from engine.decisions.canonical import (
     encode_json,
     normalise_json,
 )
+from engine.store import db
 from tests.engine.test_decision_log import expected_hash, make_draft
 
 # What a check's request and response may carry, and what JSON round trips disturb:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy.engine import Engine
 
-from engine import db
 from engine.decisions import (
     DecisionLog,
     StoredDecision,
@@ -16,6 +15,7 @@ from engine.decisions import (
     record_feedback,
 )
 from engine.errors import Forbidden, InvalidRequest
+from engine.store import db
 from tests.engine.test_decision_log import make_draft
 
 

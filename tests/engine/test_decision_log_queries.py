@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from engine import db
 from engine.decisions import (
     DecisionLog,
     StoredDecision,
@@ -20,6 +19,7 @@ from engine.decisions import (
 from engine.decisions.canonical import canonical_record, chain_hash, encode_json
 from engine.decisions.queries import encode_cursor
 from engine.errors import InvalidRequest, NotFound
+from engine.store import db
 from tests.engine.test_decision_log import ORG, PERSON, T0, make_draft
 
 

@@ -8,8 +8,8 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine import db, events
-from engine.events import EventType, NewEvent
+from engine.store import db, events
+from engine.store.events import EventType, NewEvent
 
 
 def _loaded(version: str) -> NewEvent:

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine import registry
 from engine.errors import NotReady
-from engine.events import AsyncLogHead, EventType, LogHead, NewEvent
-from engine.freshness import Freshness
+from engine.registry import service as registry
 from engine.service import Service
 from engine.settings import Settings
+from engine.store.events import AsyncLogHead, EventType, LogHead, NewEvent
+from engine.store.freshness import Freshness
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.test_registry import org, subject_item
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.graph import CompactRoleGraph, RoleHolding, Row, holding_order
+from engine.state.graph import CompactRoleGraph, RoleHolding, Row, holding_order
 
 ORG = "91110000600037341L"
 ORG2 = "91440300708461136T"

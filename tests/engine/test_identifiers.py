@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from engine.errors import InvalidRequest
-from engine.identifiers import (
+from engine.registry.identifiers import (
     USCC_ALPHABET,
     SubjectKind,
     infer_kind,

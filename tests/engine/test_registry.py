@@ -10,22 +10,22 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from engine import registry
-from engine.db import session_scope
 from engine.errors import InvalidRequest, NotFound
-from engine.events import EventType, NewEvent
-from engine.identifiers import (
+from engine.registry import service as registry
+from engine.registry.identifiers import (
     china_today,
     org_code_check_char,
     ric_check_char,
     subject_id_problem,
     uscc_check_char,
 )
-from engine.models import Event
-from engine.registry import Counts, Problem, Rejected, plan_relations, plan_subjects
+from engine.registry.service import Counts, Problem, Rejected, plan_relations, plan_subjects
 from engine.service import Service
 from engine.settings import Settings
-from engine.state import Entry, EntryStatus, State
+from engine.state.projection import Entry, EntryStatus, State
+from engine.store.db import session_scope
+from engine.store.events import EventType, NewEvent
+from engine.store.tables import Event
 from measures.schema import SubjectKind
 from tests.conftest import CONTRACT_BUNDLE
 

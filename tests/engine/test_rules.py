@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from engine.errors import InvalidPolicy, RuleEngineError
-from engine.rules import RULES_PER_RULESET, CompiledPolicy, TriggerMatch, adapter
-from engine.rules.adapter import RuleHost, check_property_names, fnv1a_32
+from engine.policy.rules import RULES_PER_RULESET, CompiledPolicy, TriggerMatch, adapter
+from engine.policy.rules.adapter import RuleHost, check_property_names, fnv1a_32
 from measures.schema import AllOf, AnyOf, Comparison
 from tests.engine.rules_helpers import make_bundle, reference_holds
 
@@ -165,7 +165,7 @@ def test_a_matching_rule_costs_one_pending_node(
 ) -> None:
     # The layout's claim: a message keeps one node pending per rule, whatever the condition
     # (the $or of in/ne/not_in included), so durable's 64 is reached at exactly 64 rules.
-    monkeypatch.setattr("engine.rules.policy.RULES_PER_RULESET", per_ruleset)
+    monkeypatch.setattr("engine.policy.rules.policy.RULES_PER_RULESET", per_ruleset)
     shapes: list[dict[str, Any]] = [
         {"field": "a", "op": "ne", "value": 1},
         {"field": "a", "op": "not_in", "value": [1, "x", True]},
@@ -328,7 +328,7 @@ def test_concurrent_evaluations_from_threads() -> None:
 def test_exclusive_alternatives_fire_once() -> None:
     # durable's $or fires once per satisfied alternative (measured: 2**k for k nested pairs);
     # the $or this compiler writes (in, ne, not_in) must never have two satisfied alternatives.
-    from engine.rules.conditions import Encoder
+    from engine.policy.rules.conditions import Encoder
 
     comparisons = [
         Comparison(field="x", op="in", value=[1, 1.0, "1", True, False, "a"]),
@@ -355,7 +355,7 @@ def test_exclusive_alternatives_fire_once() -> None:
 
 
 def test_nested_any_becomes_separate_rules() -> None:
-    from engine.rules.conditions import Encoder
+    from engine.policy.rules.conditions import Encoder
 
     condition = AllOf(
         all=[

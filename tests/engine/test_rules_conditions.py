@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.rules import CompiledPolicy
-from engine.rules.conditions import classify, number_key, string_key
+from engine.policy.rules import CompiledPolicy
+from engine.policy.rules.conditions import classify, number_key, string_key
 from measures.schema import AllOf, AnyOf, Comparison, Condition
 from tests.engine.rules_helpers import make_bundle, reference_holds
 

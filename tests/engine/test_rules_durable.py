@@ -15,7 +15,7 @@ import durable_rules_engine as dre  # pins of the engine itself; project code us
 import pytest
 
 from engine.errors import RuleEngineError
-from engine.rules.adapter import RuleHost
+from engine.policy.rules.adapter import RuleHost
 
 
 @pytest.fixture

@@ -9,14 +9,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine import checks, entries, registry, snapshot
-from engine.db import session_scope
-from engine.entries import EntryCreate
-from engine.events import EventType, NewEvent, read_facts
-from engine.replay import replay
+from engine.audit.replay import replay
+from engine.checks import decide as checks
+from engine.entries import registration as entries
+from engine.entries.registration import EntryCreate
+from engine.registry import service as registry
 from engine.service import Service
 from engine.settings import Settings
-from engine.state import Entry, EntryStatus, State
+from engine.state.projection import Entry, EntryStatus, State
+from engine.store import snapshot
+from engine.store.db import session_scope
+from engine.store.events import EventType, NewEvent, read_facts
 from measures.schema import SubjectKind
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.test_registry import org, person, relation_item, subject_item

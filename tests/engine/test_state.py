@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from engine.events import EventType
-from engine.state import Entry, EntryStatus, State
+from engine.state.projection import Entry, EntryStatus, State
+from engine.store.events import EventType
 from measures.schema import SubjectKind
 
 ORG = "91440101000010014P"

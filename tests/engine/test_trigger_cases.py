@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.rules import CompiledPolicy
+from engine.policy.rules import CompiledPolicy
 from measures.bundle import Bundle
 from measures.loader import load_bundle
 from tests.engine.rules_helpers import make_bundle

@@ -7,7 +7,7 @@ import math
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from engine.validation import PortableObject, SafeText, portable_json
+from engine.store.portable import PortableObject, SafeText, portable_json
 
 
 class Body(BaseModel):

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from engine.checks import answer
+from engine.audit.replay import replay
+from engine.checks.decide import answer
 from engine.decisions import verify
 from engine.decisions.canonical import encode_json
-from engine.policies import PolicyVersions
-from engine.replay import replay
-from engine.state import State
+from engine.policy.versions import PolicyVersions
+from engine.state.projection import State
 from tests.conftest import FIXTURES
 
 LEGACY = FIXTURES / "legacy_log"

@@ -14,7 +14,7 @@ from _common import ROOT, rss_mib
 
 sys.path.insert(0, str(ROOT))
 
-from engine.rules import CompiledPolicy
+from engine.policy.rules import CompiledPolicy
 from tests.engine.rules_helpers import make_bundle
 
 

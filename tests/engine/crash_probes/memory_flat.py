@@ -10,7 +10,7 @@ import sys
 
 from _common import ROOT, rss_mib
 
-from engine.rules import CompiledPolicy
+from engine.policy.rules import CompiledPolicy
 from measures.loader import load_bundle
 
 CATEGORIES = ["tax_evasion", "export_rebate_fraud", "facilitation", "ordinary_invoice_fraud", "x"]

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from engine.models import JsonColumn, UtcDateTime, utcnow
+from engine.store.tables import JsonColumn, UtcDateTime, utcnow
 
 
 class IdempotencyRecord(SQLModel, table=True):

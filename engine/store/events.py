@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine.db import EVENT_APPEND_LOCK_KEY
-from engine.models import Event, utcnow
+from engine.store.db import EVENT_APPEND_LOCK_KEY
+from engine.store.tables import Event, utcnow
 
 
 class EventType(StrEnum):

@@ -23,8 +23,8 @@ from types import TracebackType
 from typing import Any
 
 from engine.errors import RuleEngineError
-from engine.rules.adapter import Rule, RuleHost, check_property_names
-from engine.rules.conditions import Encoder, Expression
+from engine.policy.rules.adapter import Rule, RuleHost, check_property_names
+from engine.policy.rules.conditions import Encoder, Expression
 from measures.bundle import Bundle
 from measures.limits import RULES_PER_RULESET
 from measures.schema import SubjectKind, condition_fields

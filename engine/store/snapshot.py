@@ -34,9 +34,9 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
-from engine.graph import CompactRoleGraph, RoleHolding, paused_gc
-from engine.models import UtcDateTime, utcnow
-from engine.state import Entry, EntryStatus, State, Subject
+from engine.state.graph import CompactRoleGraph, RoleHolding, paused_gc
+from engine.state.projection import Entry, EntryStatus, State, Subject
+from engine.store.tables import UtcDateTime, utcnow
 from measures.schema import SubjectKind
 
 log = structlog.get_logger(__name__)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine.graph import RoleHolding
-from engine.state import Entry, State
+from engine.state.graph import RoleHolding
+from engine.state.projection import Entry, State
 from measures.bundle import Bundle, Measure, Memorandum
 from measures.schema import EFFECT_RANK, Effect, ListKind, SubjectKind
 

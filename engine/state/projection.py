@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from engine.events import EventType
-from engine.graph import CompactRoleGraph
+from engine.state.graph import CompactRoleGraph
+from engine.store.events import EventType
 from measures.schema import SubjectKind
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from engine.events import EventType, NewEvent
-from engine.models import Event, PolicyVersionRecord, utcnow
+from engine.store.events import EventType, NewEvent
+from engine.store.tables import Event, PolicyVersionRecord, utcnow
 from measures.bundle import Bundle
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import structlog
 
-from engine.identifiers import mask_subject_id
+from engine.registry.identifiers import mask_subject_id
 
 
 def _mask_personal_ids(

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from engine.checks.evaluation import Evaluation, Hit, PolicyRuntime, evaluate
 from engine.decisions import DecisionDraft, StoredDecision
 from engine.errors import InvalidRequest
-from engine.identifiers import SubjectKind, subject_id_problem
-from engine.models import utcnow
-from engine.sanctions import Evaluation, Hit, PolicyRuntime, evaluate
-from engine.state import State
-from engine.validation import refuse_nul
+from engine.registry.identifiers import SubjectKind, subject_id_problem
+from engine.state.projection import State
+from engine.store.portable import refuse_nul
+from engine.store.tables import utcnow
 
 if TYPE_CHECKING:
     from engine.service import Service

@@ -40,15 +40,15 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
-from engine.entries import entry_view
+from engine.checks.evaluation import PolicyRuntime, Via, counterparts, propagates
+from engine.entries.registration import entry_view
 from engine.errors import InvalidRequest, NotFound
-from engine.events import EventType, NewEvent
-from engine.graph import RoleHolding
-from engine.identifiers import china_today, subject_id_problem
-from engine.sanctions import PolicyRuntime, Via, counterparts, propagates
+from engine.registry.identifiers import china_today, subject_id_problem
 from engine.service import Service
-from engine.state import Entry, State, Subject
-from engine.validation import refuse_nul
+from engine.state.graph import RoleHolding
+from engine.state.projection import Entry, State, Subject
+from engine.store.events import EventType, NewEvent
+from engine.store.portable import refuse_nul
 from measures.schema import SubjectKind
 
 log = structlog.get_logger(__name__)

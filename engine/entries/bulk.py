@@ -30,12 +30,12 @@ import structlog
 from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import Session
 
-from engine.entries import EntryCreate, build_entry, registration_events
+from engine.entries.registration import EntryCreate, build_entry, registration_events
 from engine.errors import InvalidRequest
-from engine.events import EventType, NewEvent
-from engine.registry import Counts, Problem, Rejected
+from engine.registry.service import Counts, Problem, Rejected
 from engine.service import Service
-from engine.state import Entry, State, Subject
+from engine.state.projection import Entry, State, Subject
+from engine.store.events import EventType, NewEvent
 from measures.schema import SubjectKind
 
 log = structlog.get_logger(__name__)

@@ -5,6 +5,6 @@
 in ``engine.rules.conditions``, the ruleset layout in ``engine.rules.policy``.
 """
 
-from engine.rules.policy import RULES_PER_RULESET, CompiledPolicy, RulesetInfo, TriggerMatch
+from engine.policy.rules.policy import RULES_PER_RULESET, CompiledPolicy, RulesetInfo, TriggerMatch
 
 __all__ = ["RULES_PER_RULESET", "CompiledPolicy", "RulesetInfo", "TriggerMatch"]

@@ -14,15 +14,15 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import Session
 
-from engine.derivations import derive
+from engine.checks.evaluation import PolicyRuntime
+from engine.entries.derivations import derive
+from engine.entries.idempotency import IdempotencyRecord, request_digest
 from engine.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from engine.events import EventType, NewEvent
-from engine.idempotency import IdempotencyRecord, request_digest
-from engine.identifiers import china_today, normalize_subject_id
-from engine.sanctions import PolicyRuntime
+from engine.registry.identifiers import china_today, normalize_subject_id
 from engine.service import Service
-from engine.state import Entry, EntryStatus, State, StateView
-from engine.validation import PortableObject, refuse_nul
+from engine.state.projection import Entry, EntryStatus, State, StateView
+from engine.store.events import EventType, NewEvent
+from engine.store.portable import PortableObject, refuse_nul
 from measures.bundle import Bundle
 from measures.schema import SubjectKind
 

@@ -25,12 +25,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from engine import events, snapshot
-from engine.checks import answer
+from engine.checks.decide import answer
 from engine.decisions import Decision
 from engine.decisions.records import DECISION_TABLE
-from engine.policies import PolicyVersions, compile_policy
-from engine.state import State
+from engine.policy.versions import PolicyVersions, compile_policy
+from engine.state.projection import State
+from engine.store import events, snapshot
 from measures.bundle import Bundle
 
 IGNORED_FIELDS = frozenset({"policy_version"})
