@@ -26,7 +26,7 @@ from engine.policy import storage as policy_store
 from engine.policy.versions import LoadedPolicy, PolicyVersions
 from engine.settings import Settings
 from engine.state.projection import State
-from engine.store import db, events, snapshot
+from engine.store import db, events, heads, snapshot
 from engine.store.events import EventType, NewEvent, StoredEvent
 from engine.store.freshness import Freshness
 from measures.loader import load_bundle
@@ -50,10 +50,10 @@ class Service:
         self._write_lock = threading.Lock()
         self._catch_up_lock = threading.Lock()
         self._prepared: PolicyRuntime | None = None
-        self._head = events.LogHead(engine)
+        self._head = heads.LogHead(engine)
         self.freshness = Freshness(
             self._catch_up_if_behind,
-            probe=lambda: events.AsyncLogHead(engine),
+            probe=lambda: heads.AsyncLogHead(engine),
             position=lambda: self.state.seq,
         )
         self.decisions = DecisionLog(engine)

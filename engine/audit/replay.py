@@ -26,11 +26,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from engine.checks.decide import answer
-from engine.decisions import Decision
-from engine.decisions.records import DECISION_TABLE
 from engine.policy.versions import PolicyVersions, compile_policy
 from engine.state.projection import State
 from engine.store import events, snapshot
+from engine.store.tables import DECISION_TABLE, Decision
 from measures.bundle import Bundle
 
 IGNORED_FIELDS = frozenset({"policy_version"})

@@ -16,18 +16,15 @@ from engine.decisions.queries import (
     require_decision,
     to_item,
 )
-from engine.decisions.records import Decision, DecisionDraft, Feedback, StoredDecision
+from engine.decisions.records import DecisionDraft, StoredDecision
 from engine.decisions.verify import VerifyResult, verify
-from engine.decisions.writer import DECISION_APPEND_LOCK_KEY, DecisionLog, chain_lock
+from engine.decisions.writer import DecisionLog, chain_lock
 
 __all__ = [
-    "DECISION_APPEND_LOCK_KEY",
     "GENESIS_HASH",
     "MAX_LIST_LIMIT",
-    "Decision",
     "DecisionDraft",
     "DecisionLog",
-    "Feedback",
     "StoredDecision",
     "VerifyResult",
     "chain_lock",

@@ -7,9 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from engine.decisions.records import MEASURE_ID_LEN, Feedback, StoredDecision
+from engine.decisions.records import StoredDecision
 from engine.errors import Forbidden, InvalidRequest
-from engine.store.tables import utcnow
+from engine.store.dialect import dialect_of
+from engine.store.tables import MEASURE_ID_LEN, Feedback, utcnow
 
 
 def hit_measure_ids(decision: StoredDecision) -> set[str]:
@@ -85,26 +86,6 @@ def feedback_item(row: Feedback) -> dict[str, Any]:
     }
 
 
-# Distinct (decision, measure) pairs of every decision's hits, unnested from the response
-# JSON in the database. Non-array "hits" and non-object items are skipped, as in Python.
-_HITS_SQL = {
-    "postgresql": """
-        SELECT DISTINCT d.seq, hit.value ->> 'measure_id' AS measure_id
-        FROM decision d
-        CROSS JOIN LATERAL jsonb_array_elements(
-            CASE WHEN jsonb_typeof(d.response -> 'hits') = 'array'
-                 THEN d.response -> 'hits' ELSE '[]'::jsonb END
-        ) AS hit(value)
-        WHERE jsonb_typeof(hit.value -> 'measure_id') = 'string'
-    """,
-    "sqlite": """
-        SELECT DISTINCT d.seq, json_extract(hit.value, '$.measure_id') AS measure_id
-        FROM decision d, json_each(d.response, '$.hits') AS hit
-        WHERE json_type(d.response, '$.hits') = 'array' AND hit.type = 'object'
-          AND json_type(hit.value, '$.measure_id') = 'text'
-    """,
-}
-
 _STATS_SQL = """
 WITH hit AS ({hits}),
 ranked AS (
@@ -151,8 +132,7 @@ def feedback_stats(session: Session) -> list[dict[str, Any]]:
     - ``executed``: hits whose latest feedback says executed;
     - ``execution_rate``: executed / hits_with_feedback, None when no hit has feedback.
     """
-    dialect = session.get_bind().dialect.name
-    sql = sa.text(_STATS_SQL.format(hits=_HITS_SQL[dialect]))
+    sql = sa.text(_STATS_SQL.format(hits=dialect_of(session).decision_hits_sql))
     stats = []
     for row in session.execute(sql).mappings():
         item = {

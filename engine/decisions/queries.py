@@ -10,8 +10,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from engine.decisions.canonical import canonical_time
-from engine.decisions.records import Decision, StoredDecision
+from engine.decisions.records import StoredDecision
 from engine.errors import InvalidRequest, NotFound
+from engine.store.tables import Decision
 
 MAX_LIST_LIMIT = 1000
 _CURSOR_PREFIX = "seq:"

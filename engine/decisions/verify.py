@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from engine.decisions.canonical import GENESIS_HASH, canonical_record, chain_hash, encode_json
-from engine.decisions.records import DECISION_TABLE
+from engine.store.tables import DECISION_TABLE
 
 _seq = DECISION_TABLE.c.seq  # lower case: a column, and ruff takes upper case for a literal
 

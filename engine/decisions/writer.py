@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import queue
 import threading
@@ -13,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -25,55 +23,22 @@ from engine.decisions.canonical import (
     chain_hash,
     encode_json,
 )
-from engine.decisions.pg_append import PostgresAppender, as_sqlalchemy_error
-from engine.decisions.records import (
-    CALLER_LEN,
-    CODE_LEN,
-    DECISION_TABLE,
-    DecisionDraft,
-    StoredDecision,
-)
+from engine.decisions.records import DecisionDraft, StoredDecision
 from engine.errors import NotReady
-from engine.store.db import is_postgresql
+from engine.store.dialect import DECISION_APPEND_LOCK_KEY, dialect_of
+from engine.store.pg_append import PostgresAppender, as_sqlalchemy_error
+from engine.store.tables import CALLER_LEN, CODE_LEN, DECISION_TABLE
 
 log = structlog.get_logger(__name__)
-
-# pg_advisory_xact_lock key of the decision chain (engine/db.py keeps the other keys).
-DECISION_APPEND_LOCK_KEY = 0x6A72_7D01
 
 
 @contextmanager
 def chain_lock(engine: Engine) -> Iterator[Connection]:
-    """A transaction holding the chain's append lock, committed on success.
-
-    PostgreSQL: a transaction-scoped advisory lock, so every process appending to one database
-    waits its turn and reads the head the previous holder committed. SQLite: ``BEGIN
-    IMMEDIATE`` takes the database's single write lock up front (a deferred transaction
-    would read the head first and could find another process ahead of it at its first write).
-    """
-    with engine.connect() as connection:
-        if is_postgresql(engine):
-            with connection.begin():
-                connection.execute(
-                    sa.select(sa.func.pg_advisory_xact_lock(DECISION_APPEND_LOCK_KEY))
-                )
-                yield connection
-            return
-        # The driver must not open transactions of its own; this one is ours to begin and end.
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield connection
-            connection.exec_driver_sql("COMMIT")
-        except BaseException:
-            _rollback_quietly(connection)
-            raise
-
-
-def _rollback_quietly(connection: Connection) -> None:
-    # Nothing left to roll back (e.g. COMMIT failed after ending it): the original error counts.
-    with contextlib.suppress(sa.exc.SQLAlchemyError):
-        connection.exec_driver_sql("ROLLBACK")
+    """A transaction holding the chain's append lock, committed on success: every process
+    appending to one database waits its turn and reads the head the previous holder
+    committed."""
+    with dialect_of(engine).locked_transaction(engine, DECISION_APPEND_LOCK_KEY) as connection:
+        yield connection
 
 
 def chain_head(connection: Connection) -> tuple[int, str]:
@@ -131,10 +96,8 @@ class DecisionLog:
         self._batches_failed = 0
         self._decisions_committed = 0
         self._largest_batch = 0
-        self._appender = (
-            PostgresAppender(engine, DECISION_APPEND_LOCK_KEY, GENESIS_HASH)
-            if is_postgresql(engine)
-            else None
+        self._appender: PostgresAppender | None = dialect_of(engine).batch_appender(
+            engine, DECISION_APPEND_LOCK_KEY, GENESIS_HASH
         )
         self._thread = threading.Thread(target=self._run, name="jrp-decision-log", daemon=True)
         self._thread.start()
@@ -406,22 +369,12 @@ def _observe(waiting: asyncio.Future[StoredDecision]) -> None:
 
 
 _COLUMNS = tuple(column.name for column in DECISION_TABLE.columns)
-_JSON_COLUMNS = ("request", "response")
-# SQLite: the JSON columns bound as the canonical text already encoded (no second encoding).
-_INSERT_TEXT = DECISION_TABLE.insert().values(
-    {name: sa.bindparam(name, type_=sa.Text()) for name in _JSON_COLUMNS}
-)
-_COPY = f"COPY decision ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
 def _insert(
     connection: Connection, batch: Sequence[_Pending], records: Sequence[StoredDecision]
 ) -> None:
-    """Insert a batch's rows, request and response as the canonical JSON text already made.
-
-    PostgreSQL: one COPY (an INSERT per row costs the driver ~100 µs a row in Python). Its
-    errors are raised as SQLAlchemy's, like those of any other statement.
-    """
+    """Insert a batch's rows, request and response as the canonical JSON text already made."""
     rows = [
         {
             **{field: getattr(record, field) for field in _COLUMNS},
@@ -430,19 +383,7 @@ def _insert(
         }
         for pending, record in zip(batch, records, strict=True)
     ]
-    if connection.dialect.name != "postgresql":
-        connection.execute(_INSERT_TEXT, rows)
-        return
-    driver: Any = connection.connection.driver_connection
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
-        with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for row in rows:
-                copy.write_row([row[field] for field in _COLUMNS])
-    except dbapi_error as exc:
-        raise sa.exc.DBAPIError.instance(
-            _COPY, None, exc, dbapi_error, dialect=connection.dialect
-        ) from exc
+    dialect_of(connection).bulk_insert(connection, DECISION_TABLE, rows, ("request", "response"))
 
 
 def _chained(pending: _Pending, *, seq: int, prev_hash: str) -> tuple[StoredDecision, bytes]:

@@ -16,13 +16,14 @@ from sqlmodel import Session
 
 from engine.checks.evaluation import PolicyRuntime
 from engine.entries.derivations import derive
-from engine.entries.idempotency import IdempotencyRecord, request_digest
+from engine.entries.idempotency import request_digest
 from engine.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from engine.registry.identifiers import china_today, normalize_subject_id
 from engine.service import Service
 from engine.state.projection import Entry, EntryStatus, State, StateView
 from engine.store.events import EventType, NewEvent
 from engine.store.portable import PortableObject, refuse_nul
+from engine.store.tables import IdempotencyRecord
 from measures.bundle import Bundle
 from measures.schema import SubjectKind
 

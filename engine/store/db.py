@@ -13,16 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from engine.store.dialect import dialect_of
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-# One arbitrary 64-bit key per purpose for pg_advisory_xact_lock.
-MIGRATION_LOCK_KEY = 0x6A72_7001
-EVENT_APPEND_LOCK_KEY = 0x6A72_7002
-
-
-def is_postgresql(engine: Engine) -> bool:
-    """True when the engine talks to PostgreSQL."""
-    return engine.dialect.name == "postgresql"
 
 
 def create_db_engine(url: str) -> Engine:
@@ -30,7 +23,7 @@ def create_db_engine(url: str) -> Engine:
 
     PostgreSQL connection settings (a ``search_path`` for isolation, say) go in the URL
     (``?options=-csearch_path%3Dname``), not in ``connect_args``: the connections opened
-    outside SQLAlchemy (``engine.events.AsyncLogHead``) are made from the URL alone.
+    outside SQLAlchemy (``engine.store.heads.AsyncLogHead``) are made from the URL alone.
     """
     if url.startswith("sqlite"):
         # FastAPI serves sync handlers from a thread pool; SQLite connections are then shared
@@ -63,21 +56,9 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to run from several processes at once."""
     config = alembic_config(engine)
-    if is_postgresql(engine):
-        with engine.connect() as connection:
-            # Serialise concurrent starters (several workers) on one database.
-            connection.execute(sa.select(sa.func.pg_advisory_lock(MIGRATION_LOCK_KEY)))
-            try:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-                connection.commit()
-            finally:
-                connection.execute(sa.select(sa.func.pg_advisory_unlock(MIGRATION_LOCK_KEY)))
-                connection.commit()
-    else:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+    with dialect_of(engine).migration_connection(engine) as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
 
 
 def database_reachable(engine: Engine) -> bool:

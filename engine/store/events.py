@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine.store.db import EVENT_APPEND_LOCK_KEY
+from engine.store.dialect import EVENT_APPEND_LOCK_KEY, dialect_of
 from engine.store.tables import Event, utcnow
 
 
@@ -85,43 +80,12 @@ def append(session: Session, events: Sequence[NewEvent]) -> list[StoredEvent]:
         }
         for new in events
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        seqs = _copy_postgresql(session, rows)
-    else:
-        statement = sa.insert(EVENT_TABLE).returning(_C.seq, sort_by_parameter_order=True)
-        seqs = list(session.execute(statement, rows).scalars())
+    seqs = dialect_of(session).insert_events(session, EVENT_TABLE, rows, "payload")
     return [
         StoredEvent(int(seq), row["type"], row["subject_id"], row["payload"], row["actor"],
                     row["department"], now)
         for seq, row in zip(seqs, rows, strict=True)
     ]  # fmt: skip
-
-
-_COLUMNS = ("seq", "type", "subject_id", "payload", "actor", "department", "recorded_at")
-
-
-def _copy_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Take the next ``len(rows)`` sequence numbers and COPY the rows in with them.
-
-    A multi-row INSERT ... RETURNING costs ~70 µs an event in the driver (it re-parses the
-    long statement); COPY costs ~10. Safe only under the append lock, which the caller holds:
-    numbers are taken and used inside one transaction that no other appender interleaves with.
-    """
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('event', 'seq')) FROM generate_series(1, %s)",
-            (len(rows),),
-        )
-        seqs = [int(row[0]) for row in cursor.fetchall()]
-        columns = ", ".join(_COLUMNS)
-        with cursor.copy(f"COPY event ({columns}) FROM STDIN") as copy:
-            for seq, row in zip(seqs, rows, strict=True):
-                copy.write_row(
-                    (seq, row["type"], row["subject_id"], json.dumps(row["payload"]),
-                     row["actor"], row["department"], row["recorded_at"])
-                )  # fmt: skip
-    return seqs
 
 
 def lock_log(session: Session) -> None:
@@ -133,110 +97,12 @@ def lock_log(session: Session) -> None:
     events appended would follow events this process never applied (a gap in its state; seen
     with ``jrp serve --workers 2`` on SQLite).
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENT_APPEND_LOCK_KEY)))
-    elif dialect == "sqlite":
-        driver: Any = session.connection().connection.dbapi_connection
-        if not driver.in_transaction:
-            session.execute(sa.text("BEGIN IMMEDIATE"))
+    dialect_of(session).lock(session, EVENT_APPEND_LOCK_KEY)
 
 
 def last_seq(session: Session) -> int:
     """The highest committed sequence number visible to this session (0 for an empty log)."""
     return int(session.execute(sa.select(sa.func.coalesce(sa.func.max(_C.seq), 0))).scalar() or 0)
-
-
-class LogHead:
-    """The log's last ``seq``, read over one connection of its own (a few µs, not a session's
-    hundreds): every batch of checks asks it. Threads take turns (one connection)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Any = None
-        self._lock = threading.Lock()
-
-    def seq(self) -> int:
-        """The highest committed sequence number (0 for an empty log)."""
-        with self._lock:
-            return self._seq()
-
-    def _seq(self) -> int:
-        if self._connection is None:
-            connection = self._engine.raw_connection()
-            if self._engine.dialect.name == "postgresql":
-                # Each probe its own statement: no transaction left open between probes.
-                connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-            connection.detach()  # ours for good, outside the pool
-            self._connection = connection
-        try:
-            cursor = self._connection.cursor()
-            try:
-                cursor.execute(_HEAD_SQL)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        except Exception:
-            self.close()  # a broken connection: the next call opens another
-            raise
-        return _head_seq(row)
-
-    def close(self) -> None:
-        """Close the connection (a later ``seq`` opens a new one)."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.close()
-
-
-_HEAD_SQL = "SELECT max(seq) FROM event"
-
-
-def _head_seq(row: Any) -> int:
-    return int(row[0] or 0) if row else 0
-
-
-class AsyncLogHead:
-    """``LogHead`` for one event loop: the probe awaited on the loop, no thread hand-off.
-
-    PostgreSQL: a psycopg ``AsyncConnection`` of its own, opened with the engine's connection
-    arguments. SQLite: the synchronous probe, on the loop: a read of a local file (WAL readers
-    never wait for the writer), a few µs. Use it from that loop only.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Any = None  # psycopg.AsyncConnection on PostgreSQL
-        self._local: LogHead | None = None  # SQLite
-
-    async def seq(self) -> int:
-        """The highest committed sequence number (0 for an empty log)."""
-        if self._engine.dialect.name != "postgresql":
-            self._local = self._local or LogHead(self._engine)
-            return self._local.seq()
-        if self._connection is None:
-            args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
-            kwargs.pop("context", None)  # SQLAlchemy's adapters: plain ints need none
-            self._connection = await psycopg.AsyncConnection.connect(
-                *args, autocommit=True, **kwargs
-            )
-        try:
-            cursor = await self._connection.execute(_HEAD_SQL)
-            row = await cursor.fetchone()
-        except Exception:
-            self.close()  # a broken connection: the next call opens another
-            raise
-        return _head_seq(row)
-
-    def close(self) -> None:
-        """Drop the connection, from any thread (its loop may have stopped)."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.pgconn.finish()
-        local, self._local = self._local, None
-        if local is not None:
-            local.close()
 
 
 def read(

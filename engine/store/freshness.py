@@ -9,7 +9,7 @@ Under load one database round trip serves a whole batch of checks; alone, a chec
 Two kinds of waiter, two places the rounds run:
 
 - coroutines (``await fresh()``, the HTTP checks): on their own event loop. The probe is
-  awaited there (``engine.events.AsyncLogHead``), so a round costs no thread hand-off; only
+  awaited there (``engine.store.heads.AsyncLogHead``), so a round costs no thread hand-off; only
   a round that finds the state behind hands the catch-up (database reads, applying events) to
   a thread, keeping the loop free. Measured: the hand-offs of a probe thread cost a check
   more CPU than answering it (docs/performance.md).

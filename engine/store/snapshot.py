@@ -32,11 +32,10 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Field, SQLModel
 
 from engine.state.graph import CompactRoleGraph, RoleHolding, paused_gc
 from engine.state.projection import Entry, EntryStatus, State, Subject
-from engine.store.tables import UtcDateTime, utcnow
+from engine.store.tables import StateSnapshot, utcnow
 from measures.schema import SubjectKind
 
 log = structlog.get_logger(__name__)
@@ -53,20 +52,6 @@ _KINDS = (SubjectKind.org, SubjectKind.person)
 _KIND_CODE = {SubjectKind.org: 0, SubjectKind.person: 1}
 _STATUSES = tuple(EntryStatus)
 _STATUS_CODE = {status: code for code, status in enumerate(_STATUSES)}
-
-
-class StateSnapshot(SQLModel, table=True):
-    """One part of a stored snapshot; a snapshot is the parts of one ``seq``, in order."""
-
-    __tablename__ = "state_snapshot"
-
-    seq: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
-    part: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True, autoincrement=False))
-    parts: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
-    format: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    created_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
-    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
 
 
 SNAPSHOT_TABLE: sa.Table = StateSnapshot.__table__  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from engine.decisions.canonical import (
     normalise_json,
 )
 from engine.store import db
+from engine.store.dialect import is_postgresql
 from tests.engine.test_decision_log import expected_hash, make_draft
 
 # What a check's request and response may carry, and what JSON round trips disturb:
@@ -165,7 +166,7 @@ def test_a_database_rewriting_numbers_does_not_break_the_chain(engine: Engine) -
         log.append(make_draft(1, request={"n": 1, "m": 10000000000000000}))
     table = sa.table("decision", sa.column("seq"), sa.column("request", sa.JSON()))
     with engine.begin() as connection:
-        if db.is_postgresql(engine):
+        if is_postgresql(engine):
             connection.execute(sa.text("""UPDATE decision SET request = '{"m": 1e16, "n": 1.0}'"""))
         else:
             connection.execute(table.update().values(request={"m": 1e16, "n": 1.0}))

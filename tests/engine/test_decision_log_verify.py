@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog, VerifyResult, verify
 from engine.decisions.canonical import canonical_record, chain_hash, encode_json
-from engine.decisions.records import DECISION_TABLE
 from engine.store import db
+from engine.store.tables import DECISION_TABLE
 from tests.engine.test_decision_log import make_draft
 
 LENGTH = 12

@@ -13,8 +13,9 @@ from engine.errors import NotReady
 from engine.registry import service as registry
 from engine.service import Service
 from engine.settings import Settings
-from engine.store.events import AsyncLogHead, EventType, LogHead, NewEvent
+from engine.store.events import EventType, NewEvent
 from engine.store.freshness import Freshness
+from engine.store.heads import AsyncLogHead, LogHead
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.test_registry import org, subject_item
 

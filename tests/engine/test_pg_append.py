@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine.decisions import DecisionLog, pg_append, verify
+from engine.decisions import DecisionLog, verify
+from engine.store import pg_append
 from tests.engine.test_decision_log import all_seqs, make_draft
 
 # The one-round-trip append is PostgreSQL's (SQLite locks the whole file instead).

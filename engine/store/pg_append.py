@@ -24,15 +24,29 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine.decisions.records import DECISION_TABLE, StoredDecision
+from engine.store.dialect import dialect_of
+from engine.store.tables import DECISION_TABLE
 
-ChainFrom = Callable[[int, str], tuple[list[StoredDecision], list[bytes]]]
+
+class ChainedRecord(Protocol):
+    """A decision record chained at ``seq`` (``engine.decisions.records.StoredDecision``)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+
+R = TypeVar("R", bound=ChainedRecord)
+
+ChainFrom = Callable[[int, str], tuple[list[R], list[bytes]]]
 """Given the head (seq, hash) to start from, the batch's records chained from it, and each
 record's canonical bytes (``engine.decisions.canonical.canonical_record``)."""
 
@@ -61,7 +75,7 @@ class PostgresAppender:
         self._connection: Any = None
         self._head: tuple[int, str] | None = None
 
-    def append(self, chain_from: ChainFrom) -> list[StoredDecision] | None:
+    def append(self, chain_from: ChainFrom[R]) -> list[R] | None:
         """Store the batch; its records, or None when other writers kept moving the head."""
         try:
             for _ in range(OPTIMISTIC_ATTEMPTS):
@@ -81,7 +95,7 @@ class PostgresAppender:
             self._reset()
             raise
 
-    def _insert(self, records: Sequence[StoredDecision], canonical: Sequence[bytes]) -> None:
+    def _insert(self, records: Sequence[ChainedRecord], canonical: Sequence[bytes]) -> None:
         rows = b",".join(
             b'%s,"hash":"%s"}' % (text[:-1], record.hash.encode("ascii"))
             for record, text in zip(records, canonical, strict=True)
@@ -94,10 +108,8 @@ class PostgresAppender:
 
     def _open(self) -> Any:
         if self._connection is None:
-            raw = self._engine.raw_connection()
-            raw.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-            raw.detach()  # the writer's own, outside the pool
-            self._connection = raw.dbapi_connection
+            # The writer's own, outside the pool, autocommitted.
+            self._connection = dialect_of(self._engine).probe_connection(self._engine)
         return self._connection
 
     def _reset(self) -> None:
