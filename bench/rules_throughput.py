@@ -44,8 +44,8 @@ def rate(evaluate: Callable[[int], Any], seconds: float) -> tuple[float, float]:
 
 def run(scenario: str, seconds: float) -> None:
     """Measure one scenario in this process and print its lines."""
+    from engine.policy.bundles import load_bundle
     from engine.policy.rules import CompiledPolicy
-    from measures.loader import load_bundle
     from tests.engine.rules_helpers import make_bundle
 
     cases: dict[str, Callable[[int], Any]] = {}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from measures.yaml_positions import InvalidBundle
+
 
 class JrpError(Exception):
     """Base of every error the service raises on purpose."""
@@ -45,6 +47,11 @@ class InvalidPolicy(JrpError):
 
     code = "invalid_policy"
     status = 422
+
+    @classmethod
+    def of(cls, invalid: InvalidBundle) -> InvalidPolicy:
+        """The service's error for a bundle ``measures`` found problems in."""
+        return cls(str(invalid), details=[problem.as_detail() for problem in invalid.problems])
 
 
 class Unauthorized(JrpError):

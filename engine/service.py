@@ -19,17 +19,17 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine.checks.evaluation import PolicyRuntime
 from engine.decisions import DecisionLog
 from engine.errors import NotReady
 from engine.policy import storage as policy_store
+from engine.policy.bundles import load_bundle
+from engine.policy.runtime import PolicyRuntime
 from engine.policy.versions import LoadedPolicy, PolicyVersions
 from engine.settings import Settings
-from engine.state.projection import State
+from engine.state import State
 from engine.store import db, events, heads, snapshot
 from engine.store.events import EventType, NewEvent, StoredEvent
 from engine.store.freshness import Freshness
-from measures.loader import load_bundle
 
 log = structlog.get_logger(__name__)
 

@@ -21,12 +21,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from engine.errors import InvalidPolicy
 from measures.bundle import Bundle
 from measures.schema import UNION_TAGS, CatalogueFile, DerivationsFile, MemorandumFile, Vocabulary
 from measures.validate import ParsedBundle, Source, build_bundle, check_bundle
 from measures.version import bundle_version
-from measures.yaml_positions import Positions, Problem, read_yaml, sorted_problems
+from measures.yaml_positions import InvalidBundle, Positions, Problem, read_yaml
 
 VOCABULARY = "vocabulary.yaml"
 CATALOGUE = "catalogue.yaml"
@@ -44,7 +43,7 @@ M = TypeVar("M", bound=BaseModel)
 def read_bundle_files(directory: Path) -> dict[str, bytes]:
     """Every ``*.yaml`` under ``directory`` by relative POSIX path, sorted; dot-paths skipped."""
     if not directory.is_dir():
-        raise _invalid([Problem("", 0, f"not a directory: {directory}")])
+        raise InvalidBundle([Problem("", 0, f"not a directory: {directory}")])
     found: dict[str, bytes] = {}
     problems: list[Problem] = []
 
@@ -70,18 +69,18 @@ def read_bundle_files(directory: Path) -> dict[str, bytes]:
             except OSError as exc:
                 problems.append(Problem(relative(path), 0, f"cannot read: {exc.strerror}"))
     if problems:
-        raise _invalid(problems)
+        raise InvalidBundle(problems)
     return dict(sorted(found.items()))
 
 
 def parse_bundle(files: Mapping[str, bytes]) -> Bundle:
-    """The valid ``Bundle`` of these files (relative path -> bytes), or ``InvalidPolicy``."""
+    """The valid ``Bundle`` of these files (relative path -> bytes), or ``InvalidBundle``."""
     problems: list[Problem] = []
     parsed = _parse_files(files, problems)
     problems += check_bundle(parsed)
     vocabulary, catalogue, derivations = parsed.vocabulary, parsed.catalogue, parsed.derivations
     if problems or vocabulary is None or catalogue is None or derivations is None:
-        raise _invalid(problems)
+        raise InvalidBundle(problems)
     return build_bundle(
         vocabulary=vocabulary.model,
         catalogue=catalogue.model,
@@ -93,7 +92,7 @@ def parse_bundle(files: Mapping[str, bytes]) -> Bundle:
 
 
 def load_bundle(directory: Path) -> Bundle:
-    """Read and parse the bundle in ``directory``; ``InvalidPolicy`` lists every problem."""
+    """Read and parse the bundle in ``directory``; ``InvalidBundle`` lists every problem."""
     return parse_bundle(read_bundle_files(directory))
 
 
@@ -101,17 +100,9 @@ def lint_bundle(directory: Path) -> list[Problem]:
     """Every problem of the bundle in ``directory``, sorted by path then line; [] when valid."""
     try:
         load_bundle(directory)
-    except InvalidPolicy as exc:
-        return [Problem(**detail) for detail in exc.details]
+    except InvalidBundle as exc:
+        return exc.problems
     return []
-
-
-def _invalid(problems: list[Problem]) -> InvalidPolicy:
-    count = len(problems)
-    return InvalidPolicy(
-        f"policy bundle invalid: {count} problem{'' if count == 1 else 's'}",
-        details=[problem.as_detail() for problem in sorted_problems(problems)],
-    )
 
 
 def _parse_files(files: Mapping[str, bytes], problems: list[Problem]) -> ParsedBundle:

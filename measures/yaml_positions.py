@@ -38,8 +38,17 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
     def as_detail(self) -> dict[str, Any]:
-        """The ``InvalidPolicy`` detail form: ``{"path", "line", "message"}``."""
+        """The error detail form: ``{"path", "line", "message"}``."""
         return {"path": self.path, "line": self.line, "message": self.message}
+
+
+class InvalidBundle(ValueError):
+    """A policy bundle with problems: ``problems`` lists every one, sorted by path and line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted_problems(problems)
+        count = len(self.problems)
+        super().__init__(f"policy bundle invalid: {count} problem{'' if count == 1 else 's'}")
 
 
 def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:

@@ -9,8 +9,8 @@ import typer
 
 from api.cli.common import EXIT_ERROR, print_policy_problems
 from engine.errors import InvalidPolicy
+from engine.policy.bundles import load_bundle
 from measures.bundle import Bundle
-from measures.loader import load_bundle
 
 
 def lint(

@@ -34,7 +34,7 @@ def replay(
 ) -> None:
     """Replay decisions: exit 0 when all are identical, 3 when some differ (listed), 1 on error."""
     from engine.audit.replay import replay as run_replay
-    from measures.loader import load_bundle
+    from engine.policy.bundles import load_bundle
 
     since_at, until_at = _moment("--since", since), _moment("--until", until)
     bundle = None

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from engine.checks.decide import answer
 from engine.policy.versions import PolicyVersions, compile_policy
-from engine.state.projection import State
+from engine.state import State
 from engine.store import events, snapshot
 from engine.store.tables import DECISION_TABLE, Decision
 from measures.bundle import Bundle

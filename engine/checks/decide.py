@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from engine.checks.evaluation import Evaluation, Hit, PolicyRuntime, evaluate
+from engine.checks.evaluation import Evaluation, Hit, evaluate
 from engine.decisions import DecisionDraft, StoredDecision
 from engine.errors import InvalidRequest
+from engine.policy.runtime import PolicyRuntime
 from engine.registry.identifiers import SubjectKind, subject_id_problem
-from engine.state.projection import State
+from engine.state import State
 from engine.store.portable import refuse_nul
 from engine.store.tables import utcnow
 

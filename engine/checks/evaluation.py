@@ -1,9 +1,8 @@
 """What applies to a subject for a matter on a day: the sanction index and check evaluation.
 
-``PolicyRuntime`` is one policy version made ready for checks: its compiled triggers and, per
-entry, the memoranda the entry triggers (computed once by the rule engine, then cached; an
-entry's list and attributes never change). ``evaluate`` reads ``State`` and a runtime and
-never calls the rule engine for an entry it has seen, so a check costs dictionary lookups.
+``evaluate`` reads ``State`` and a ``PolicyRuntime`` (``engine.policy.runtime``: per entry, the
+memoranda it triggers, computed once by the rule engine) and never calls the rule engine for
+an entry it has seen, so a check costs dictionary lookups.
 
 Hit order (stable, documented in the README): strongest effect first, mandatory before
 recommended, then memorandum id, the measure's position in its memorandum, the entry's
@@ -13,22 +12,15 @@ registration order, and the ``via`` subject id (own hits first).
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from engine.policy.runtime import PolicyRuntime
+from engine.state import Entry, State
 from engine.state.graph import RoleHolding
-from engine.state.projection import Entry, State
-from measures.bundle import Bundle, Measure, Memorandum
-from measures.schema import EFFECT_RANK, Effect, ListKind, SubjectKind
-
-TriggerFn = Callable[[Entry], Sequence[str]]
-"""Memorandum ids an entry triggers under one policy version, in bundle order."""
-
-DerivationsFn = Callable[[str, Mapping[str, int]], Sequence[str]]
-"""Ids of the derivations on a list whose threshold the given qualifying counts meet."""
+from measures.bundle import Measure, Memorandum
+from measures.schema import EFFECT_RANK, Effect, SubjectKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,75 +88,6 @@ def measure_end(measure: Measure, entry: Entry) -> dt.date | None:
     if measure.duration_days is not None:
         ends.append(entry.effective_from + dt.timedelta(days=measure.duration_days))
     return min(ends) if ends else None
-
-
-class PolicyRuntime:
-    """One policy version ready for checks: triggers cached per entry, measures by matter.
-
-    What an entry triggers depends only on its list, subject kind and attributes (the rule
-    engine sees nothing else), so the rule engine runs once per distinct combination, and
-    each entry keeps its answer by id. ``prepare`` fills both ahead of checks, on the write
-    path and at start-up, so that checks never wait for the rule engine.
-    """
-
-    def __init__(
-        self, bundle: Bundle, triggered: TriggerFn, derivations_met: DerivationsFn
-    ) -> None:
-        self.bundle = bundle
-        self._triggered = triggered
-        self._derivations_met = derivations_met
-        self._cache: dict[str, tuple[Memorandum, ...]] = {}
-        self._by_content: dict[tuple[str, str, str], tuple[Memorandum, ...]] = {}
-        self._lock = threading.Lock()
-        self._positions = {
-            measure.id: index
-            for memo in bundle.memoranda.values()
-            for index, measure in enumerate(memo.measures)
-        }
-        self._blocking_kinds = frozenset(bundle.vocabulary.settings.incentives_blocked_by)
-
-    @property
-    def version(self) -> str:
-        return self.bundle.version
-
-    def memoranda_for(self, entry: Entry) -> tuple[Memorandum, ...]:
-        """The memoranda an entry triggers under this version (rule engine once per content)."""
-        cached = self._cache.get(entry.id)
-        if cached is None:
-            key = (entry.list, entry.subject_kind.value, _attributes_key(entry.attributes))
-            cached = self._by_content.get(key)
-            if cached is None:
-                with self._lock:
-                    ids = self._triggered(entry)
-                cached = tuple(self.bundle.memoranda[memorandum_id] for memorandum_id in ids)
-                self._by_content[key] = cached
-            self._cache[entry.id] = cached
-        return cached
-
-    def prepare(self, entries: Iterable[Entry]) -> None:
-        """Compute what these entries trigger now, so that checks find it cached."""
-        for entry in entries:
-            if entry.id not in self._cache:
-                self.memoranda_for(entry)
-
-    def derivations_met(self, list_code: str, counts: Mapping[str, int]) -> list[str]:
-        """Derivation ids on ``list_code`` whose ``at_least`` the counts meet (rule engine)."""
-        with self._lock:
-            return list(self._derivations_met(list_code, counts))
-
-    def blocks_incentives(self, entry: Entry) -> bool:
-        """Whether an in-force entry on this list withholds incentives."""
-        definition = self.bundle.vocabulary.lists.get(entry.list)
-        return definition is not None and ListKind(definition.kind) in self._blocking_kinds
-
-    def position(self, measure: Measure) -> int:
-        return self._positions[measure.id]
-
-
-def _attributes_key(attributes: Mapping[str, Any]) -> str:
-    # Distinct JSON for distinct values (1, 1.0, "1" and true differ), so equal keys mean
-    # attributes the rule engine cannot tell apart.
-    return json.dumps(attributes, sort_keys=True, default=repr) if attributes else ""
 
 
 def evaluate(

@@ -34,7 +34,7 @@ from engine.entries.registration import EntryCreate, build_entry, registration_e
 from engine.errors import InvalidRequest
 from engine.registry.service import Counts, Problem, Rejected
 from engine.service import Service
-from engine.state.projection import Entry, State, Subject
+from engine.state import Entry, State, Subject
 from engine.store.events import EventType, NewEvent
 from measures.schema import SubjectKind
 

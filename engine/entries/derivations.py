@@ -20,8 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from engine.checks.evaluation import PolicyRuntime
-from engine.state.projection import Entry, EntryStatus, StateView
+from engine.policy.runtime import PolicyRuntime
+from engine.state import Entry, EntryStatus, StateView
 from measures.bundle import Bundle
 from measures.schema import Derivation
 

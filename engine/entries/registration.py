@@ -14,13 +14,13 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import Session
 
-from engine.checks.evaluation import PolicyRuntime
 from engine.entries.derivations import derive
 from engine.entries.idempotency import request_digest
 from engine.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from engine.policy.runtime import PolicyRuntime
 from engine.registry.identifiers import china_today, normalize_subject_id
 from engine.service import Service
-from engine.state.projection import Entry, EntryStatus, State, StateView
+from engine.state import Entry, EntryStatus, State, StateView
 from engine.store.events import EventType, NewEvent
 from engine.store.portable import PortableObject, refuse_nul
 from engine.store.tables import IdempotencyRecord

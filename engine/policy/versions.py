@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine.checks.evaluation import PolicyRuntime
 from engine.errors import NotFound
 from engine.policy import storage as policy_store
+from engine.policy.bundles import parse_bundle
 from engine.policy.rules import CompiledPolicy
-from engine.state.projection import Entry
+from engine.policy.runtime import PolicyRuntime
+from engine.state import Entry
 from engine.store.tables import utcnow
 from measures.bundle import Bundle
-from measures.loader import parse_bundle
 
 
 @dataclass(frozen=True, slots=True)

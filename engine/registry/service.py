@@ -40,13 +40,14 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
-from engine.checks.evaluation import PolicyRuntime, Via, counterparts, propagates
+from engine.checks.evaluation import Via, counterparts, propagates
 from engine.entries.registration import entry_view
 from engine.errors import InvalidRequest, NotFound
+from engine.policy.runtime import PolicyRuntime
 from engine.registry.identifiers import china_today, subject_id_problem
 from engine.service import Service
+from engine.state import Entry, State, Subject
 from engine.state.graph import RoleHolding
-from engine.state.projection import Entry, State, Subject
 from engine.store.events import EventType, NewEvent
 from engine.store.portable import refuse_nul
 from measures.schema import SubjectKind

@@ -33,8 +33,8 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
+from engine.state import Entry, EntryStatus, State, Subject
 from engine.state.graph import CompactRoleGraph, RoleHolding, paused_gc
-from engine.state.projection import Entry, EntryStatus, State, Subject
 from engine.store.tables import StateSnapshot, utcnow
 from measures.schema import SubjectKind
 

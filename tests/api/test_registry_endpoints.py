@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from engine.service import Service
 from engine.settings import Settings
-from engine.state.projection import Entry, EntryStatus
+from engine.state import Entry, EntryStatus
 from engine.store.db import session_scope
 from engine.store.events import EventType, NewEvent
 from engine.store.tables import Event

@@ -22,7 +22,7 @@ from engine.registry.identifiers import (
 from engine.registry.service import Counts, Problem, Rejected, plan_relations, plan_subjects
 from engine.service import Service
 from engine.settings import Settings
-from engine.state.projection import Entry, EntryStatus, State
+from engine.state import Entry, EntryStatus, State
 from engine.store.db import session_scope
 from engine.store.events import EventType, NewEvent
 from engine.store.tables import Event

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from engine.errors import InvalidPolicy, RuleEngineError
+from engine.errors import RuleEngineError
 from engine.policy.rules import RULES_PER_RULESET, CompiledPolicy, TriggerMatch, adapter
 from engine.policy.rules.adapter import RuleHost, check_property_names, fnv1a_32
+from measures import InvalidBundle
 from measures.schema import AllOf, AnyOf, Comparison
 from tests.engine.rules_helpers import make_bundle, reference_holds
 
@@ -189,7 +190,7 @@ def test_a_matching_rule_costs_one_pending_node(
 def test_a_trigger_expanding_past_a_ruleset_is_refused() -> None:
     pairs = [{"any": [_gte(f"a{n}", 1), _gte(f"b{n}", 1)]} for n in range(6)]  # 2**6 rules
     memo = {"id": "wide", "triggers": [{"list": "l"}, {"list": "l", "when": {"all": pairs}}]}
-    with pytest.raises(InvalidPolicy):  # lint refuses it first ...
+    with pytest.raises(InvalidBundle):  # lint refuses it first ...
         make_bundle([memo])
     with pytest.raises(RuleEngineError, match=r"wide trigger 1: .*64 alternative rules"):
         # ... and the compiler still guards a bundle that did not go through lint.
@@ -198,7 +199,7 @@ def test_a_trigger_expanding_past_a_ruleset_is_refused() -> None:
 
 def test_a_huge_string_constant_is_refused() -> None:
     memo = {"id": "m", "triggers": [{"list": "l", "when": _gte("s", "x" * 20_000)}]}
-    with pytest.raises(InvalidPolicy):
+    with pytest.raises(InvalidBundle):
         make_bundle([memo])
     with pytest.raises(RuleEngineError, match="memorandum m trigger 0: string constant"):
         CompiledPolicy.compile(make_bundle([memo], loader=False))

@@ -16,7 +16,7 @@ from engine.entries.registration import EntryCreate
 from engine.registry import service as registry
 from engine.service import Service
 from engine.settings import Settings
-from engine.state.projection import Entry, EntryStatus, State
+from engine.state import Entry, EntryStatus, State
 from engine.store import snapshot
 from engine.store.db import session_scope
 from engine.store.events import EventType, NewEvent, read_facts

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from engine.state.projection import Entry, EntryStatus, State
+from engine.state import Entry, EntryStatus, State
 from engine.store.events import EventType
 from measures.schema import SubjectKind
 

@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
-from engine.errors import InvalidPolicy
-from measures import Problem, lint_bundle, load_bundle, parse_bundle, read_bundle_files
+from measures import (
+    InvalidBundle,
+    Problem,
+    lint_bundle,
+    load_bundle,
+    parse_bundle,
+    read_bundle_files,
+)
 from measures.schema import AllOf, AnyOf, Comparison, Effect, MemorandumKind, SubjectKind
 from tests.measures.editing import (
     ATP,
@@ -92,11 +98,11 @@ def test_every_problem_is_reported_in_one_error(tmp_path: Path) -> None:
     djd = replace_once(root / DJD, "implementing: [finance]", "implementing: [treasury]")
     derivations = replace_once(root / "derivations.yaml", "at_least: 3", "at_least: 0")
 
-    with pytest.raises(InvalidPolicy) as raised:
+    with pytest.raises(InvalidBundle) as raised:
         load_bundle(root)
 
-    assert raised.value.message == "policy bundle invalid: 3 problems"
-    assert raised.value.details == [
+    assert str(raised.value) == "policy bundle invalid: 3 problems"
+    assert [problem.as_detail() for problem in raised.value.problems] == [
         {
             "path": ATP,
             "line": line_of(atp, "kind: reward"),

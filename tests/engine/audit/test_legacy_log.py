@@ -16,7 +16,7 @@ from engine.checks.decide import answer
 from engine.decisions import verify
 from engine.decisions.canonical import encode_json
 from engine.policy.versions import PolicyVersions
-from engine.state.projection import State
+from engine.state import State
 from tests.conftest import FIXTURES
 
 LEGACY = FIXTURES / "legacy_log"

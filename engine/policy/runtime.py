@@ -1,0 +1,93 @@
+"""One policy version made ready for checks: what each entry triggers, cached.
+
+What an entry triggers depends only on its list, subject kind and attributes (the rule engine
+sees nothing else), so the rule engine runs once per distinct combination and each entry
+keeps its answer by id (an entry's list and attributes never change). ``prepare`` fills the
+cache on the write path and at start-up, so checks never wait for the rule engine.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from engine.state import Entry
+from measures.bundle import Bundle, Measure, Memorandum
+from measures.schema import ListKind
+
+TriggerFn = Callable[[Entry], Sequence[str]]
+"""Memorandum ids an entry triggers under one policy version, in bundle order."""
+
+DerivationsFn = Callable[[str, Mapping[str, int]], Sequence[str]]
+"""Ids of the derivations on a list whose threshold the given qualifying counts meet."""
+
+
+class PolicyRuntime:
+    """One policy version ready for checks: triggers cached per entry, measures by matter.
+
+    What an entry triggers depends only on its list, subject kind and attributes (the rule
+    engine sees nothing else), so the rule engine runs once per distinct combination, and
+    each entry keeps its answer by id. ``prepare`` fills both ahead of checks, on the write
+    path and at start-up, so that checks never wait for the rule engine.
+    """
+
+    def __init__(
+        self, bundle: Bundle, triggered: TriggerFn, derivations_met: DerivationsFn
+    ) -> None:
+        self.bundle = bundle
+        self._triggered = triggered
+        self._derivations_met = derivations_met
+        self._cache: dict[str, tuple[Memorandum, ...]] = {}
+        self._by_content: dict[tuple[str, str, str], tuple[Memorandum, ...]] = {}
+        self._lock = threading.Lock()
+        self._positions = {
+            measure.id: index
+            for memo in bundle.memoranda.values()
+            for index, measure in enumerate(memo.measures)
+        }
+        self._blocking_kinds = frozenset(bundle.vocabulary.settings.incentives_blocked_by)
+
+    @property
+    def version(self) -> str:
+        return self.bundle.version
+
+    def memoranda_for(self, entry: Entry) -> tuple[Memorandum, ...]:
+        """The memoranda an entry triggers under this version (rule engine once per content)."""
+        cached = self._cache.get(entry.id)
+        if cached is None:
+            key = (entry.list, entry.subject_kind.value, _attributes_key(entry.attributes))
+            cached = self._by_content.get(key)
+            if cached is None:
+                with self._lock:
+                    ids = self._triggered(entry)
+                cached = tuple(self.bundle.memoranda[memorandum_id] for memorandum_id in ids)
+                self._by_content[key] = cached
+            self._cache[entry.id] = cached
+        return cached
+
+    def prepare(self, entries: Iterable[Entry]) -> None:
+        """Compute what these entries trigger now, so that checks find it cached."""
+        for entry in entries:
+            if entry.id not in self._cache:
+                self.memoranda_for(entry)
+
+    def derivations_met(self, list_code: str, counts: Mapping[str, int]) -> list[str]:
+        """Derivation ids on ``list_code`` whose ``at_least`` the counts meet (rule engine)."""
+        with self._lock:
+            return list(self._derivations_met(list_code, counts))
+
+    def blocks_incentives(self, entry: Entry) -> bool:
+        """Whether an in-force entry on this list withholds incentives."""
+        definition = self.bundle.vocabulary.lists.get(entry.list)
+        return definition is not None and ListKind(definition.kind) in self._blocking_kinds
+
+    def position(self, measure: Measure) -> int:
+        return self._positions[measure.id]
+
+
+def _attributes_key(attributes: Mapping[str, Any]) -> str:
+    # Distinct JSON for distinct values (1, 1.0, "1" and true differ), so equal keys mean
+    # attributes the rule engine cannot tell apart.
+    return json.dumps(attributes, sort_keys=True, default=repr) if attributes else ""
