@@ -73,7 +73,8 @@ def _requests(path: Path, limit: int | None = None) -> list[dict[str, str]]:
 
 def inprocess(args: argparse.Namespace) -> dict[str, Any]:
     """``engine.checks.answer`` on the loaded state: no HTTP, no decision log, one thread."""
-    from engine.checks.decide import CHINA, CheckRequest, answer, normalized_request
+    from engine.checks import CheckRequest, answer, normalized_request
+    from engine.timing import CHINA
 
     service, figures = _start(args.db)
     runtime = service.policy.runtime
@@ -107,7 +108,7 @@ def inprocess(args: argparse.Namespace) -> dict[str, Any]:
 
 def decisions(args: argparse.Namespace) -> dict[str, Any]:
     """Checks answered and logged in process (``decide_async``, log on), to fill the log."""
-    from engine.checks import decide as checks
+    from engine import checks
 
     service, figures = _start(args.db)
     requests = [checks.CheckRequest(**row) for row in _requests(args.checks)]

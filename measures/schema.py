@@ -24,6 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+MAX_DAYS = 36_525
+"""The most days any period of the policy may last (a century): with entry dates limited to
+1900..2999 (``engine.timing``), a date plus any period stays inside the calendar."""
+
 
 class Strict(BaseModel):
     """Base for every bundle model: unknown keys are an error, models are immutable."""
@@ -87,9 +91,9 @@ class ListDefinition(Strict):
     name: Text
     kind: ListKind
     owners: list[Code] = Field(min_length=1)
-    default_duration_days: int | None = Field(default=None, ge=1)
+    default_duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     repairable: bool = False
-    min_publicity_days: int = Field(default=0, ge=0)
+    min_publicity_days: int = Field(default=0, ge=0, le=MAX_DAYS)
 
 
 class PolicySettings(Strict):
@@ -221,7 +225,7 @@ class MeasureDefinition(Strict):
     implementing: list[Code] = Field(min_length=1)
     legal_basis: Text | None = None
     subject_kinds: list[SubjectKind] = Field(default_factory=lambda: list(BOTH_KINDS))
-    duration_days: int | None = Field(default=None, ge=1)
+    duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     propagate: list[Propagation] = Field(default_factory=list)
 
 
@@ -232,7 +236,7 @@ class MeasureReference(Strict):
     id: PolicyId
     mandatory: bool | None = None
     subject_kinds: list[SubjectKind] | None = None
-    duration_days: int | None = Field(default=None, ge=1)
+    duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     propagate: list[Propagation] | None = None
 
 
@@ -280,9 +284,9 @@ class Derivation(Strict):
     id: PolicyId
     from_list: Code
     at_least: int = Field(ge=1)
-    within_days: int = Field(ge=1)
+    within_days: int = Field(ge=1, le=MAX_DAYS)
     derive_list: Code
-    duration_days: int | None = Field(default=None, ge=1)
+    duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     """None: the derived list's ``default_duration_days``."""
 
 

@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.auth import Role
 from api.deps import Auditor, Implementer, ServiceDep, authorize
-from engine import decisions
-from engine.checks import decide as checks
+from engine import checks, decisions
 from engine.decisions import feedback_item
 from engine.service import Service
 from engine.store.db import session_scope

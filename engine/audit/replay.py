@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from engine.checks.decide import answer
+from engine.checks import answer
 from engine.policy.versions import PolicyVersions, compile_policy
 from engine.state import State
 from engine.store import events, snapshot

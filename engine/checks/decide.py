@@ -1,4 +1,4 @@
-"""``POST /v1/checks``: what applies to a subject for a matter at a time, as the contract shapes it.
+"""Deciding a check: normalise the request, answer it from the state, log it (``POST /v1/checks``).
 
 A check catches the state up with the event log (read-your-writes across workers), evaluates
 against the sanction index under the policy in force, and returns the answer with the
@@ -10,43 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-
-from engine.checks.evaluation import Evaluation, Hit, evaluate
+from engine.checks.evaluation import evaluate
+from engine.checks.schemas import CheckRequest
+from engine.checks.views import response_body
 from engine.decisions import DecisionDraft, StoredDecision
 from engine.errors import InvalidRequest
 from engine.policy.runtime import PolicyRuntime
 from engine.registry.identifiers import SubjectKind, subject_id_problem
 from engine.state import State
-from engine.store.portable import refuse_nul
-from engine.store.tables import utcnow
+from engine.timing import CHINA, china_now, in_china, utcnow
 
 if TYPE_CHECKING:
     from engine.service import Service
-
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-class CheckRequest(BaseModel):
-    """``POST /v1/checks`` body."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    subject_id: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)
-    ]
-    matter: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    as_of: dt.datetime | None = Field(
-        default=None,
-        description="RFC 3339 time the check is for (default: now); without an offset it is "
-        "read as China time (UTC+8); validity is judged on its date in China",
-    )
-    reference: (
-        Annotated[str, StringConstraints(max_length=200), AfterValidator(refuse_nul)] | None
-    ) = None
 
 
 def normalized_request(
@@ -77,13 +54,11 @@ def normalized_request(
             "subject_id is neither a valid 统一社会信用代码 nor a valid 公民身份号码",
             details=[{"field": "subject_id", "message": message}],
         )
-    as_of = request.as_of or now
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=CHINA)
+    as_of = in_china(request.as_of or now, field="as_of")
     return {
         "subject_id": subject_id,
         "matter": request.matter,
-        "as_of": as_of.astimezone(CHINA).isoformat(),
+        "as_of": as_of.isoformat(),
         "reference": request.reference,
     }
 
@@ -103,66 +78,19 @@ def answer(
     return response_body(evaluation, runtime, request, decision_id=decision_id)
 
 
-def response_body(
-    evaluation: Evaluation, runtime: PolicyRuntime, request: dict[str, Any], *, decision_id: str
-) -> dict[str, Any]:
-    """Shape an evaluation as the contract's response."""
-    return {
-        "decision_id": decision_id,
-        "subject_id": request["subject_id"],
-        "known_subject": evaluation.known_subject,
-        "matter": request["matter"],
-        "as_of": request["as_of"],
-        "outcome": evaluation.outcome,
-        "binding_outcome": evaluation.binding_outcome,
-        "incentives_withheld": evaluation.incentives_withheld,
-        "hits": [hit_view(hit) for hit in evaluation.hits],
-        "policy_version": runtime.version,
-    }
-
-
-def hit_view(hit: Hit) -> dict[str, Any]:
-    """One hit as the contract shapes it (plus the entry's initiating department)."""
-    memo, measure, entry = hit.memorandum, hit.measure, hit.entry
-    return {
-        "memorandum_id": memo.id,
-        "memorandum_title": memo.title,
-        "doc_no": memo.doc_no,
-        "kind": memo.kind.value,
-        "measure_id": measure.id,
-        "measure_text": measure.text,
-        "effect": measure.effect.value,
-        "mandatory": measure.mandatory,
-        "implementing": list(measure.implementing),
-        "legal_basis": measure.legal_basis,
-        "entry_id": entry.id,
-        "list": entry.list,
-        "initiating_department": entry.department,
-        "via": None if hit.via is None else hit.via.to_dict(),
-        "until": None if hit.until is None else hit.until.isoformat(),
-    }
-
-
 def new_decision_id() -> str:
     """A fresh decision id."""
     return str(uuid.uuid4())
 
 
-def decide(
-    service: Service, request: CheckRequest, *, caller: str, department: str
-) -> StoredDecision:
-    """Answer a check and append it to the decision log; returns it once committed."""
-    service.catch_up()
-    return service.decisions.append(draft(service, request, caller=caller, department=department))
-
-
 async def decide_async(
     service: Service, request: CheckRequest, *, caller: str, department: str
 ) -> StoredDecision:
-    """``decide`` for the event loop: the catch-up and the commit are awaited, not blocked on.
+    """Answer a check and append it to the decision log; returns it once committed.
 
-    The catch-up is shared with the checks that arrived at the same time (``Freshness``);
-    evaluation is a few dictionary lookups, done on the loop.
+    The catch-up and the commit are awaited, not blocked on. The catch-up is shared with
+    the checks that arrived at the same time (``Freshness``); evaluation is a few dictionary
+    lookups, done on the loop.
     """
     await service.synced()
     return await service.decisions.append_async(
@@ -179,7 +107,7 @@ def draft(
         normalized = normalized_request(
             request,
             vocabulary_matters=runtime.bundle.vocabulary.matters,
-            now=dt.datetime.now(CHINA),
+            now=china_now(),
         )
         decision_id = new_decision_id()
         body = answer(service.state, runtime, normalized, decision_id=decision_id)

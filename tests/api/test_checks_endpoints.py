@@ -6,12 +6,12 @@ import threading
 from typing import Any
 
 from engine import decisions
-from engine.checks import decide as checks
-from engine.checks.decide import CheckRequest
+from engine.checks import CheckRequest
 from engine.service import Service
 from engine.settings import Settings
 from tests.api.conftest import Running, auth
 from tests.api.test_entries_endpoints import ORG, PERSON, djd
+from tests.checking import decide
 
 AS_OF = "2026-11-22T10:00:00+08:00"
 
@@ -175,7 +175,7 @@ def test_concurrent_checks_and_writes_on_two_services_keep_one_chain(
         service = services[index % 2]
         try:
             for _ in range(15):
-                stored = checks.decide(
+                stored = decide(
                     service,
                     CheckRequest(subject_id=ORG, matter="government_procurement", as_of=None),
                     caller="t",

@@ -23,13 +23,14 @@ from typing import Any
 
 import yaml
 
-from engine.checks import decide as checks
+from engine import checks
 from engine.entries import registration as entries
 from engine.entries.registration import EntryCreate
 from engine.errors import JrpError
 from engine.service import Service
 from engine.settings import SHIPPED_POLICY_DIR, Settings
 from engine.store.events import EventType, NewEvent
+from engine.timing import CHINA
 from tests.conftest import FIXTURES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "cases" / "scenarios"
@@ -150,7 +151,7 @@ def _check(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None
     normalized = checks.normalized_request(
         request,
         vocabulary_matters=service.policy.bundle.vocabulary.matters,
-        now=dt.datetime.now(checks.CHINA),
+        now=dt.datetime.now(CHINA),
     )
     service.catch_up()
     with service.state.lock:

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from engine.checks.decide import CHINA, CheckRequest, normalized_request
+from engine.checks import CheckRequest, normalized_request
 from engine.errors import InvalidRequest
 from engine.registry.identifiers import subject_id_problem
+from engine.timing import CHINA
 from tests.engine.test_registry import ambiguous_id, org, person, wrong_check
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=CHINA)

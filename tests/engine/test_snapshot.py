@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine import checks
 from engine.audit.replay import replay
-from engine.checks import decide as checks
 from engine.entries import registration as entries
 from engine.entries.registration import EntryCreate
 from engine.registry import service as registry
@@ -21,6 +21,7 @@ from engine.store import snapshot
 from engine.store.db import session_scope
 from engine.store.events import EventType, NewEvent, read_facts
 from measures.schema import SubjectKind
+from tests.checking import decide
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.test_registry import org, person, relation_item, subject_item
 
@@ -221,7 +222,7 @@ def _check_all(service: Service, offset: int) -> int:
     for subject_id in [org(offset + i) for i in range(4)] + [person(offset + i) for i in range(5)]:
         for matter in ("government_procurement", "bidding"):
             request = checks.CheckRequest(subject_id=subject_id, matter=matter)
-            checks.decide(service, request, caller="t", department="finance")
+            decide(service, request, caller="t", department="finance")
             made += 1
     return made
 

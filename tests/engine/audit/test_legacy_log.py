@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from engine.audit.replay import replay
-from engine.checks.decide import answer
+from engine.checks import answer
 from engine.decisions import verify
 from engine.decisions.canonical import encode_json
 from engine.policy.versions import PolicyVersions

@@ -1,0 +1,48 @@
+"""A check's answer as the contract shapes it (what is logged and returned)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.checks.evaluation import Evaluation, Hit
+from engine.policy.runtime import PolicyRuntime
+
+
+def response_body(
+    evaluation: Evaluation, runtime: PolicyRuntime, request: dict[str, Any], *, decision_id: str
+) -> dict[str, Any]:
+    """Shape an evaluation as the contract's response."""
+    return {
+        "decision_id": decision_id,
+        "subject_id": request["subject_id"],
+        "known_subject": evaluation.known_subject,
+        "matter": request["matter"],
+        "as_of": request["as_of"],
+        "outcome": evaluation.outcome,
+        "binding_outcome": evaluation.binding_outcome,
+        "incentives_withheld": evaluation.incentives_withheld,
+        "hits": [hit_view(hit) for hit in evaluation.hits],
+        "policy_version": runtime.version,
+    }
+
+
+def hit_view(hit: Hit) -> dict[str, Any]:
+    """One hit as the contract shapes it (plus the entry's initiating department)."""
+    memo, measure, entry = hit.memorandum, hit.measure, hit.entry
+    return {
+        "memorandum_id": memo.id,
+        "memorandum_title": memo.title,
+        "doc_no": memo.doc_no,
+        "kind": memo.kind.value,
+        "measure_id": measure.id,
+        "measure_text": measure.text,
+        "effect": measure.effect.value,
+        "mandatory": measure.mandatory,
+        "implementing": list(measure.implementing),
+        "legal_basis": measure.legal_basis,
+        "entry_id": entry.id,
+        "list": entry.list,
+        "initiating_department": entry.department,
+        "via": None if hit.via is None else hit.via.to_dict(),
+        "until": None if hit.until is None else hit.until.isoformat(),
+    }

@@ -1,0 +1,79 @@
+"""The one time model of the service: what "now", "today", a date and a time without offset mean.
+
+- **China time is UTC+08:00, a fixed offset.** Not the historical ``Asia/Shanghai`` rules:
+  those give +09:00 in the summers of 1986–1991 and local mean time (+08:05:43) before 1901,
+  and a decision about a date must not move by an hour because of them. China has kept
+  +08:00 all year since 1992, so for every date the service sees today the two agree.
+- **"Today"** is the date in China now; validity (effective_from <= day < effective_to),
+  expiry, publicity periods and repairs are judged on dates in China.
+- **A time without an offset** (``as_of``, ``since``, ``until``, on every route and command)
+  is China time. Times are stored and hashed in UTC.
+- **Dates the service computes with** lie in 1900-01-01..2999-12-31 (``FIRST_DAY``,
+  ``LAST_DAY``), times likewise once in China time. Policy day counts are at most
+  ``measures.limits.MAX_DAYS`` (a century), so every date plus any of them stays inside the
+  calendar: nothing can overflow later in a check, a derivation or a repair. A date or time
+  outside the range is a 422 naming the field (``TimeOutOfRange``), on every route and, as a
+  ``FILE:LINE`` problem, in ``jrp import`` — never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine.errors import InvalidRequest
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
+"""China time: a fixed +08:00 offset (see the module docstring)."""
+
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+"""The dates the service accepts (see the module docstring)."""
+_RANGE = f"{FIRST_DAY.isoformat()}..{LAST_DAY.isoformat()}"
+
+
+class TimeOutOfRange(InvalidRequest):
+    """A date or time outside what the service computes with; names the field (422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", details=[{"field": field, "message": message}])
+        self.field = field
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def china_now() -> dt.datetime:
+    """The current time in China (+08:00)."""
+    return dt.datetime.now(CHINA)
+
+
+def china_today() -> dt.date:
+    """Today's date in China."""
+    return dt.datetime.now(CHINA).date()
+
+
+def in_china(moment: dt.datetime, *, field: str) -> dt.datetime:
+    """``moment`` in China time (a time without offset is China time already); 422 naming
+    ``field`` when its date in China is outside ``FIRST_DAY..LAST_DAY``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA)
+    try:
+        local = moment.astimezone(CHINA)
+    except OverflowError:  # year 1 or 9999 across the offset
+        raise TimeOutOfRange(field, f"must be a time in {_RANGE} (China time)") from None
+    check_date(local.date(), field=field, what="a time")
+    return local
+
+
+def in_utc(moment: dt.datetime, *, field: str) -> dt.datetime:
+    """``moment`` in UTC, checked as ``in_china`` checks it."""
+    return in_china(moment, field=field).astimezone(dt.UTC)
+
+
+def check_date(day: dt.date, *, field: str, what: str = "a date") -> dt.date:
+    """``day``, or 422 naming ``field`` when it is outside ``FIRST_DAY..LAST_DAY``."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise TimeOutOfRange(field, f"must be {what} in {_RANGE}")
+    return day
