@@ -74,6 +74,24 @@ class Service:
         log.info("service.started", policy=bundle.version, events=service.state.seq)
         return service
 
+    @classmethod
+    def open(cls, settings: Settings) -> Service:
+        """The service on the database as it is, for a tool that writes to it (``jrp import``).
+
+        Unlike ``start`` it never puts this process's bundle in force over the one the
+        database has; a fresh database (no policy yet) is started with the bundle.
+        """
+        engine = db.create_db_engine(settings.db)
+        db.migrate(engine)
+        with db.session_scope(engine) as session:
+            in_force = policy_store.in_force_version(session)
+        if in_force is None:
+            return cls.start(settings, engine=engine)
+        service = cls(engine=engine, policy_dir=settings.policy)
+        service.restore_snapshot()
+        service.catch_up()
+        return service
+
     # --- snapshots ---------------------------------------------------------------------------
 
     def restore_snapshot(self) -> bool:

@@ -8,17 +8,22 @@
   expiry, publicity periods and repairs are judged on dates in China.
 - **A time without an offset** (``as_of``, ``since``, ``until``, on every route and command)
   is China time. Times are stored and hashed in UTC.
-- **Dates the service computes with** lie in 1900-01-01..2999-12-31 (``FIRST_DAY``,
-  ``LAST_DAY``), times likewise once in China time. Policy day counts are at most
-  ``measures.limits.MAX_DAYS`` (a century), so every date plus any of them stays inside the
-  calendar: nothing can overflow later in a check, a derivation or a repair. A date or time
-  outside the range is a 422 naming the field (``TimeOutOfRange``), on every route and, as a
-  ``FILE:LINE`` problem, in ``jrp import`` — never a 500.
+- **Dates the service computes with** lie in 1900-01-01..9999-12-31 (``FIRST_DAY``,
+  ``LAST_DAY``), times likewise once converted to China time. A date or time outside is a
+  422 naming the field (``TimeOutOfRange``) on every route and a ``FILE:LINE`` problem in
+  ``jrp import``, never a 500.
+- **A period that runs past the calendar** (``effective_from`` + a policy's days beyond
+  9999-12-31) has no end: ``add_days`` answers None, as an entry without ``effective_to``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from engine.errors import InvalidRequest
 
@@ -26,7 +31,7 @@ CHINA = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
 """China time: a fixed +08:00 offset (see the module docstring)."""
 
 FIRST_DAY = dt.date(1900, 1, 1)
-LAST_DAY = dt.date(2999, 12, 31)
+LAST_DAY = dt.date(9999, 12, 31)
 """The dates the service accepts (see the module docstring)."""
 _RANGE = f"{FIRST_DAY.isoformat()}..{LAST_DAY.isoformat()}"
 
@@ -77,3 +82,47 @@ def check_date(day: dt.date, *, field: str, what: str = "a date") -> dt.date:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise TimeOutOfRange(field, f"must be {what} in {_RANGE}")
     return day
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # The contract's dates are YYYY-MM-DD; pydantic alone would also take Unix timestamps.
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("date_format", "must be a date YYYY-MM-DD, not a time")
+    if isinstance(value, dt.date):
+        if not FIRST_DAY <= value <= LAST_DAY:
+            raise PydanticCustomError("date_range", f"must be a date in {_RANGE}")
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            day = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError(
+                "date_value", "{value} is not a calendar date", {"value": value.strip()}
+            ) from None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise PydanticCustomError("date_range", f"must be a date in {_RANGE}")
+        return day
+    raise PydanticCustomError("date_format", "must be a date YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+"""A request's date: ``YYYY-MM-DD`` (no timestamps, no times) in ``FIRST_DAY..LAST_DAY``."""
+
+
+def add_days(day: dt.date, days: int) -> dt.date | None:
+    """``day + days``, or None when that is past the end of the calendar (no end)."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def days_before(day: dt.date, days: int) -> dt.date:
+    """``day - days``, or the calendar's first day when that is before it."""
+    try:
+        return day - dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.min

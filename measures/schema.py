@@ -24,10 +24,6 @@ from pydantic import (
     model_validator,
 )
 
-MAX_DAYS = 36_525
-"""The most days any period of the policy may last (a century): with entry dates limited to
-1900..2999 (``engine.timing``), a date plus any period stays inside the calendar."""
-
 
 class Strict(BaseModel):
     """Base for every bundle model: unknown keys are an error, models are immutable."""
@@ -91,9 +87,9 @@ class ListDefinition(Strict):
     name: Text
     kind: ListKind
     owners: list[Code] = Field(min_length=1)
-    default_duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    default_duration_days: int | None = Field(default=None, ge=1)
     repairable: bool = False
-    min_publicity_days: int = Field(default=0, ge=0, le=MAX_DAYS)
+    min_publicity_days: int = Field(default=0, ge=0)
 
 
 class PolicySettings(Strict):
@@ -225,7 +221,7 @@ class MeasureDefinition(Strict):
     implementing: list[Code] = Field(min_length=1)
     legal_basis: Text | None = None
     subject_kinds: list[SubjectKind] = Field(default_factory=lambda: list(BOTH_KINDS))
-    duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    duration_days: int | None = Field(default=None, ge=1)
     propagate: list[Propagation] = Field(default_factory=list)
 
 
@@ -236,7 +232,7 @@ class MeasureReference(Strict):
     id: PolicyId
     mandatory: bool | None = None
     subject_kinds: list[SubjectKind] | None = None
-    duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    duration_days: int | None = Field(default=None, ge=1)
     propagate: list[Propagation] | None = None
 
 
@@ -284,9 +280,9 @@ class Derivation(Strict):
     id: PolicyId
     from_list: Code
     at_least: int = Field(ge=1)
-    within_days: int = Field(ge=1, le=MAX_DAYS)
+    within_days: int = Field(ge=1)
     derive_list: Code
-    duration_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    duration_days: int | None = Field(default=None, ge=1)
     """None: the derived list's ``default_duration_days``."""
 
 

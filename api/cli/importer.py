@@ -34,16 +34,14 @@ from api.cli.common import (
     print_policy_problems,
     settings_from,
 )
+from engine import entries, registry
 from engine import logging as logging_setup
-from engine.entries import bulk as entry_import
-from engine.entries.bulk import EntryLine
+from engine.batches import Counts, Problem, Rejected
+from engine.entries import EntryLine
 from engine.errors import InvalidPolicy
-from engine.policy import storage as policy_store
-from engine.registry import service as registry
-from engine.registry.service import Counts, Problem, Rejected, RelationIn, SubjectIn
+from engine.registry import RelationIn, SubjectIn
 from engine.service import Service
 from engine.settings import Settings
-from engine.store import db
 
 BATCH_LINES = 5000
 NOT_UTF8 = "not UTF-8 text (save the file as UTF-8; in Excel: 'CSV UTF-8')"
@@ -213,26 +211,16 @@ def _writer(kind: ImportKind) -> ImportRows:
         return registry.upsert_subjects
     if kind is ImportKind.relations:
         return registry.record_relations
-    return entry_import.import_rows
+    return entries.import_rows
 
 
 def _open(settings: Settings) -> Service:
-    """The service on the database as it is; a fresh database gets the bundle first."""
-    engine = db.create_db_engine(settings.db)
-    db.migrate(engine)
-    with db.session_scope(engine) as session:
-        in_force = policy_store.in_force_version(session)
-    if in_force is None:
-        try:
-            return Service.start(settings, engine=engine)
-        except InvalidPolicy as exc:
-            print_policy_problems(exc, directory=str(settings.policy))
-            fail(f"policy bundle {settings.policy} is invalid")
-    # Not Service.start: that would record this process's bundle as the policy in force.
-    service = Service(engine=engine, policy_dir=settings.policy)
-    service.restore_snapshot()
-    service.catch_up()
-    return service
+    """The service on the database as it is (a fresh database gets the bundle first)."""
+    try:
+        return Service.open(settings)
+    except InvalidPolicy as exc:
+        print_policy_problems(exc, directory=str(settings.policy))
+        fail(f"policy bundle {settings.policy} is invalid")
 
 
 def _columns(kind: ImportKind) -> tuple[frozenset[str], frozenset[str]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from engine.entries import registration as entries
+from engine import entries
 from engine.entries.registration import EntryCreate
 from engine.registry import service as registry
 from engine.service import Service

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AnyCaller, CreditOffice, Initiator, ServiceDep
-from engine.entries import registration as entries
-from engine.entries.registration import EntryCreate
-from engine.store.portable import SafeText
+from engine import entries
+from engine.entries import EntryCreate, ObjectionBody, RepairBody, ResolutionBody
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"])
 
@@ -22,22 +20,6 @@ IdempotencyKey = Annotated[
         description="a repeat with the same key and body returns the first answer",
     ),
 ]
-
-
-class ObjectionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: SafeText = Field(min_length=1, max_length=2000)
-
-
-class ResolutionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    outcome: Literal["upheld", "rejected"]
-    note: SafeText | None = Field(default=None, max_length=2000)
-
-
-class RepairBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: SafeText | None = Field(default=None, max_length=2000)
 
 
 @router.post("", status_code=201, summary="Register a list entry")
@@ -60,8 +42,7 @@ def register_entry(
 @router.get("/{entry_id}", summary="One entry with its current status")
 def get_entry(entry_id: str, service: ServiceDep, _caller: AnyCaller) -> dict[str, Any]:
     """The entry; 404 ``unknown_entry``."""
-    service.catch_up()
-    return entries.entry_view(entries.get_entry(service.state, entry_id))
+    return entries.show_entry(service, entry_id)
 
 
 @router.post("/{entry_id}/revoke", summary="Revoke an entry of the caller's department")

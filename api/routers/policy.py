@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AnyCaller, PolicyAdmin, PolicyReader, ServiceDep
-from engine.errors import NotFound
+from engine.errors import Code, NotFound
 from engine.policy import storage as policy_store
 from engine.policy.versions import LoadedPolicy
 from engine.store.db import session_scope
@@ -65,7 +65,7 @@ def policy_version(version: str, service: ServiceDep, _caller: PolicyReader) -> 
     with session_scope(service.engine) as session:
         files = policy_store.files_of(session, version)
     if files is None:
-        raise NotFound(f"no stored policy version {version}", code="unknown_policy_version")
+        raise NotFound(f"no stored policy version {version}", code=Code.unknown_policy_version)
     return PolicyFiles(
         version=version, files={path: data.decode("utf-8") for path, data in files.items()}
     )

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from api.deps import AnyCaller, Registrar, ServiceDep
-from engine.registry import service as registry
-from engine.registry.service import MAX_ITEMS, RelationIn, SubjectIn
+from engine import registry
+from engine.registry import (
+    MAX_ITEMS,
+    RelationIn,
+    RelationsStored,
+    SubjectDetail,
+    SubjectIn,
+    SubjectsStored,
+)
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 
@@ -33,56 +39,6 @@ def _array_body(model: type[BaseModel]) -> dict[str, Any]:
 
 
 Items = Annotated[list[Any], Body(min_length=1, max_length=MAX_ITEMS)]
-
-
-class SubjectsStored(BaseModel):
-    created: int = Field(description="subjects not stored before")
-    updated: int = Field(description="stored subjects whose name or region changed")
-
-
-class RelationsStored(BaseModel):
-    created: int = Field(description="new holdings (org_id, person_id, role, start)")
-    updated: int = Field(description="stored holdings whose end changed")
-
-
-class RelationView(BaseModel):
-    org_id: str
-    person_id: str
-    role: str
-    role_name: str | None = Field(description="from the vocabulary; null if no longer in it")
-    start: dt.date
-    end: dt.date | None
-
-
-class EntryView(BaseModel):
-    id: str
-    list: str
-    subject_id: str
-    department: str
-    decided_on: dt.date
-    effective_from: dt.date
-    effective_to: dt.date | None
-    doc_no: str
-    reason: str | None
-    attributes: dict[str, Any]
-    status: Literal["active", "under_objection", "revoked", "repaired", "expired"]
-
-
-class ReachingEntryView(EntryView):
-    via: dict[str, str] = Field(
-        description='{"org_id", "role"}: the subject holds role in that listed org; '
-        '{"person_id", "role"}: that listed person holds role in this org'
-    )
-
-
-class SubjectDetail(BaseModel):
-    id: str
-    kind: Literal["org", "person"]
-    name: str | None
-    region: str | None
-    relations: list[RelationView]
-    entries: list[EntryView]
-    reaching_entries: list[ReachingEntryView]
 
 
 @router.post(

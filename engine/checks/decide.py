@@ -18,7 +18,7 @@ from engine.checks.views import response_body
 from engine.decisions import DecisionDraft, StoredDecision
 from engine.errors import InvalidRequest
 from engine.policy.runtime import PolicyRuntime
-from engine.registry.identifiers import SubjectKind, subject_id_problem
+from engine.registry.identifiers import either_kind_id
 from engine.state import State
 from engine.timing import CHINA, china_now, in_china, utcnow
 
@@ -35,25 +35,8 @@ def normalized_request(
             f"unknown matter {request.matter!r}",
             details=[{"field": "matter", "message": "not a matter of the policy vocabulary"}],
         )
-    subject_id = request.subject_id.upper()
-    # Refuse only an id valid as neither kind: about 1 in 341 citizen numbers also passes
-    # both org-code checks, and such an id is well-formed whichever it is. The likelier kind
-    # first (17 digits: a citizen number), so a valid id costs one check.
-    kinds: tuple[SubjectKind, SubjectKind] = (
-        ("person", "org") if subject_id[:17].isdigit() else ("org", "person")
-    )
-    problems: dict[SubjectKind, str] = {}
-    for kind in kinds:
-        problem = subject_id_problem(kind, subject_id)
-        if problem is None:
-            break
-        problems[kind] = problem
-    else:
-        message = f"{problems['org']}; {problems['person']}"
-        raise InvalidRequest(
-            "subject_id is neither a valid 统一社会信用代码 nor a valid 公民身份号码",
-            details=[{"field": "subject_id", "message": message}],
-        )
+    # An id valid as either kind is well-formed whichever it is (1 citizen number in 341).
+    subject_id = either_kind_id(request.subject_id, field="subject_id")
     as_of = in_china(request.as_of or now, field="as_of")
     return {
         "subject_id": subject_id,

@@ -19,6 +19,7 @@ from typing import Literal
 from engine.policy.runtime import PolicyRuntime
 from engine.state import Entry, State
 from engine.state.graph import RoleHolding
+from engine.timing import add_days
 from measures.bundle import Measure, Memorandum
 from measures.schema import EFFECT_RANK, Effect, SubjectKind
 
@@ -86,7 +87,9 @@ def measure_end(measure: Measure, entry: Entry) -> dt.date | None:
     """The first day the measure no longer holds for this entry (None: open-ended)."""
     ends = [entry.effective_to] if entry.effective_to is not None else []
     if measure.duration_days is not None:
-        ends.append(entry.effective_from + dt.timedelta(days=measure.duration_days))
+        end = add_days(entry.effective_from, measure.duration_days)
+        if end is not None:
+            ends.append(end)
     return min(ends) if ends else None
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from engine.decisions.canonical import canonical_time
 from engine.decisions.records import StoredDecision
-from engine.errors import InvalidRequest, NotFound
+from engine.errors import Code, InvalidRequest, NotFound
 from engine.store.tables import Decision
 
 MAX_LIST_LIMIT = 1000
@@ -29,7 +29,7 @@ def require_decision(session: Session, decision_id: str) -> StoredDecision:
     """The decision with this id; raises NotFound ``unknown_decision``."""
     stored = get_decision(session, decision_id)
     if stored is None:
-        raise NotFound(f"no decision {decision_id}", code="unknown_decision")
+        raise NotFound(f"no decision {decision_id}", code=Code.unknown_decision)
     return stored
 
 

@@ -27,12 +27,10 @@ from dataclasses import replace
 from typing import Any
 
 import structlog
-from pydantic import ValidationError as PydanticValidationError
-from sqlmodel import Session
 
+from engine.batches import Counts, Plan, Problem, parse_item, problems_of, write_batch
 from engine.entries.registration import EntryCreate, build_entry, registration_events
 from engine.errors import InvalidRequest
-from engine.registry.service import Counts, Problem, Rejected
 from engine.service import Service
 from engine.state import Entry, State, Subject
 from engine.store.events import EventType, NewEvent
@@ -88,24 +86,11 @@ def import_rows(
     dry_run: bool = False,
 ) -> Counts:
     """Register entries all or nothing, or raise ``Rejected``; ``dry_run`` only validates."""
-    done: list[Counts] = []
 
-    def build(_session: Session, state: State) -> list[NewEvent]:
-        events, counts, problems = _plan(service, state, rows, department=department)
-        if problems:
-            raise Rejected(problems, total=len(rows))
-        done.append(counts)
-        if dry_run:
-            return []
-        if actor is not None:
-            events = [
-                NewEvent(e.type, e.payload, e.subject_id, actor=actor, department=e.department)
-                for e in events
-            ]
-        return events
+    def plan(state: State) -> Plan:
+        return _plan(service, state, rows, department=department, actor=actor)
 
-    service.write(build)
-    counts = done[0]
+    counts = write_batch(service, len(rows), plan, dry_run=dry_run)
     if not dry_run:
         log.info(
             "entries.imported", created=counts.created, unchanged=counts.unchanged, actor=actor
@@ -114,8 +99,13 @@ def import_rows(
 
 
 def _plan(
-    service: Service, state: State, rows: Sequence[Any], *, department: str | None
-) -> tuple[list[NewEvent], Counts, list[Problem]]:
+    service: Service,
+    state: State,
+    rows: Sequence[Any],
+    *,
+    department: str | None,
+    actor: str | None,
+) -> Plan:
     policy = service.policy
     bundle, runtime = policy.bundle, policy.runtime
     view = _BatchView(state)
@@ -145,7 +135,7 @@ def _plan(
             entry_id = imported_entry_id(line, subject_id=entry.subject_id, department=owner)
             entry = replace(entry, id=entry_id)
         except InvalidRequest as exc:
-            problems.extend(_problems(index, exc))
+            problems.extend(problems_of(index, exc))
             continue
         first = first_index.setdefault(entry.id, index)
         if first != index:
@@ -163,41 +153,30 @@ def _plan(
         try:
             new = registration_events(view, bundle, runtime, entry, subject_name=line.subject_name)
         except InvalidRequest as exc:
-            problems.extend(_problems(index, exc))
+            problems.extend(problems_of(index, exc))
             continue
         view.add(new)
         events.extend(new)
         created += 1
-    return events, Counts(created=created, unchanged=unchanged), problems
+    if problems:
+        return Plan([], Counts(), problems)
+    if actor is not None:
+        events = [
+            NewEvent(e.type, e.payload, e.subject_id, actor=actor, department=e.department)
+            for e in events
+        ]
+    return Plan(events, Counts(created=created, unchanged=unchanged), [])
 
 
 def _parse(raw: Any, index: int, problems: list[Problem]) -> EntryLine | None:
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(index, "", "must be a JSON object"))
-        return None
-    attributes = raw.get("attributes")
+    attributes = raw.get("attributes") if isinstance(raw, Mapping) else None
     if isinstance(attributes, str):  # a CSV cell holding a JSON object
         try:
             raw = {**raw, "attributes": json.loads(attributes)}
         except json.JSONDecodeError as exc:
             problems.append(Problem(index, "attributes", f"not a JSON object: {exc.msg}"))
             return None
-    try:
-        return EntryLine.model_validate(raw)
-    except PydanticValidationError as exc:
-        for error in exc.errors(include_url=False):
-            field = ".".join(str(part) for part in error["loc"])
-            problems.append(Problem(index, field, str(error["msg"])))
-        return None
-
-
-def _problems(index: int, error: InvalidRequest) -> list[Problem]:
-    if not error.details:
-        return [Problem(index, "", error.message)]
-    return [
-        Problem(index, str(d.get("field", "")), str(d.get("message", error.message)))
-        for d in error.details
-    ]
+    return parse_item(EntryLine, raw, index, problems)
 
 
 def _differs(stored: Entry, entry: Entry) -> bool:

@@ -17,11 +17,11 @@ everything else); the engine only sees counts, so no subject's window can mix wi
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from engine.policy.runtime import PolicyRuntime
 from engine.state import Entry, EntryStatus, StateView
+from engine.timing import add_days, days_before
 from measures.bundle import Bundle
 from measures.schema import Derivation
 
@@ -52,7 +52,7 @@ def derive(
 
 def _qualifying(state: StateView, derivation: Derivation, entry: Entry) -> list[Entry]:
     day = entry.effective_from
-    window_start = day - dt.timedelta(days=derivation.within_days - 1)
+    window_start = days_before(day, derivation.within_days - 1)
     used = {
         source
         for other in state.entries_of(entry.subject_id)
@@ -86,7 +86,7 @@ def _derived_entry(
         department=SYSTEM_DEPARTMENT,
         decided_on=start,
         effective_from=start,
-        effective_to=None if days is None else start + dt.timedelta(days=days),
+        effective_to=None if days is None else add_days(start, days),
         doc_no=f"派生:{derivation.id}",
         reason=f"依据派生规则 {derivation.id}:{len(sources)} 条{derivation.from_list}记录",
         attributes={},

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine.errors import NotFound
+from engine.errors import Code, NotFound
 from engine.policy import storage as policy_store
 from engine.policy.bundles import parse_bundle
 from engine.policy.rules import CompiledPolicy
@@ -79,7 +79,9 @@ class PolicyVersions:
         with Session(self._engine) as session:
             files = policy_store.files_of(session, version)
         if files is None:
-            raise NotFound(f"policy version {version} is not stored", code="unknown_policy_version")
+            raise NotFound(
+                f"policy version {version} is not stored", code=Code.unknown_policy_version
+            )
         return self.add(parse_bundle(files))
 
     def close(self) -> None:

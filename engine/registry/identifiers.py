@@ -17,18 +17,17 @@ characters 1 and 18). Early pilot codes issued in Fujian before the standard (e.
 
 About 1 in 341 citizen numbers also passes both org-code checks (1/31 x 1/11: their digits
 are all in the GB 32100 alphabet), so an id alone does not always tell its kind: callers
-that know the kind say it, and :func:`infer_kind` answers None for those ids.
+that know the kind say it, and :func:`either_kind_id` accepts an id valid as either kind.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from operator import mul
-from typing import Literal
 
 from engine.errors import InvalidRequest
-
-SubjectKind = Literal["org", "person"]
+from engine.timing import china_today
+from measures.schema import SubjectKind
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 """GB 32100 characters, in value order (no I, O, S, V, Z)."""
@@ -50,10 +49,10 @@ _RIC_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 """Birth dates before this are refused: nobody that old is alive, so it is a typo."""
 
-_CHINA = timezone(timedelta(hours=8))  # no DST since 1991: a fixed offset needs no tzdata
-
 _ORG_NAME = "统一社会信用代码"
 _PERSON_NAME = "公民身份号码"
+ID_NAMES = {SubjectKind.org: _ORG_NAME, SubjectKind.person: _PERSON_NAME}
+_OTHER = {SubjectKind.org: SubjectKind.person, SubjectKind.person: SubjectKind.org}
 
 
 def uscc_check_char(body: str) -> str:
@@ -77,11 +76,6 @@ def ric_check_char(body: str) -> str:
     if len(body) != 17 or not _DIGITS.issuperset(body):
         raise ValueError(f"need 17 digits, got {body!r}")
     return _RIC_CHECK[sum(map(mul, body.encode().translate(_RIC_VALUES), _RIC_WEIGHTS)) % 11]
-
-
-def china_today() -> date:
-    """Today's date in China (UTC+8), whatever the server's time zone."""
-    return datetime.now(_CHINA).date()
 
 
 def _clean(raw: str) -> tuple[str, str | None]:
@@ -146,7 +140,7 @@ def _person_problem(number: str, today: date) -> str | None:
 
 
 def _problem(kind: SubjectKind, text: str, today: date) -> str | None:
-    return _org_problem(text) if kind == "org" else _person_problem(text, today)
+    return _org_problem(text) if kind == SubjectKind.org else _person_problem(text, today)
 
 
 def subject_id_problem(kind: SubjectKind, raw: str, *, today: date | None = None) -> str | None:
@@ -155,14 +149,13 @@ def subject_id_problem(kind: SubjectKind, raw: str, *, today: date | None = None
     if problem is None:
         day = today or china_today()
         problem = _problem(kind, text, day)
-        other: SubjectKind = "person" if kind == "org" else "org"
-        if problem is not None and _problem(other, text, day) is None:
+        if problem is not None and _problem(_OTHER[kind], text, day) is None:
             return (
                 f"this is a {_PERSON_NAME}, not an org's {_ORG_NAME}"
-                if kind == "org"
+                if kind == SubjectKind.org
                 else f"this is an org's {_ORG_NAME}, not a {_PERSON_NAME}"
             )
-    elif kind == "person" and len(text) == 15 and text.isdigit():
+    elif kind == SubjectKind.person and len(text) == 15 and text.isdigit():
         problem += "; 15-digit first-generation numbers are not accepted, give the 18-digit one"
     return problem
 
@@ -173,7 +166,7 @@ def normalize_subject_id(
     """The id upper-cased and stripped, or InvalidRequest naming ``field`` and the problem."""
     problem = subject_id_problem(kind, raw, today=today)
     if problem is not None:
-        name = _ORG_NAME if kind == "org" else _PERSON_NAME
+        name = ID_NAMES[kind]
         raise InvalidRequest(
             f"{field} is not a valid {name}: {problem}",
             details=[{"field": field, "message": problem}],
@@ -181,17 +174,29 @@ def normalize_subject_id(
     return raw.strip().upper()
 
 
-def infer_kind(raw: str, *, today: date | None = None) -> SubjectKind | None:
-    """The kind ``raw`` is a valid id of; None when neither, or both (1 citizen number in 341)."""
-    text, problem = _clean(raw)
-    if problem is not None:
-        return None
+def either_kind_id(raw: str, *, field: str, today: date | None = None) -> str:
+    """The id upper-cased when it is a valid 统一社会信用代码 or 公民身份号码 (an id valid as
+    both, 1 citizen number in 341, is accepted); InvalidRequest naming ``field`` otherwise.
+
+    The likelier kind is tried first (17 leading digits: a citizen number), so a valid id
+    costs one check: every check request asks this.
+    """
     day = today or china_today()
-    is_org = _org_problem(text) is None
-    is_person = _person_problem(text, day) is None
-    if is_org == is_person:
-        return None
-    return "org" if is_org else "person"
+    text = raw.strip().upper()
+    likelier = SubjectKind.person if text[:17].isdigit() else SubjectKind.org
+    problems: dict[SubjectKind, str] = {}
+    for kind in (likelier, _OTHER[likelier]):
+        problem = subject_id_problem(kind, raw, today=day)
+        if problem is None:
+            return text
+        problems[kind] = problem
+    org, person = problems[SubjectKind.org], problems[SubjectKind.person]
+    # A wrong length or character reads the same for both kinds: say it once.
+    message = org if org == person else f"as a {_ORG_NAME}: {org}; as a {_PERSON_NAME}: {person}"
+    raise InvalidRequest(
+        f"{field} is neither a valid {_ORG_NAME} nor a valid {_PERSON_NAME}",
+        details=[{"field": field, "message": message}],
+    )
 
 
 def mask_subject_id(subject_id: str) -> str:

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from api import errors
-from engine.errors import Conflict
+from engine.errors import Conflict, field_path
 
 
 class Item(BaseModel):
@@ -99,4 +99,4 @@ def test_unexpected_exceptions_become_a_500_envelope(client: TestClient) -> None
     ],
 )
 def test_field_path(loc: tuple[str | int, ...], expected: str) -> None:
-    assert errors.field_path(loc) == expected
+    assert field_path(loc) == expected

@@ -23,8 +23,7 @@ from typing import Any
 
 import yaml
 
-from engine import checks
-from engine.entries import registration as entries
+from engine import checks, entries
 from engine.entries.registration import EntryCreate
 from engine.errors import JrpError
 from engine.service import Service

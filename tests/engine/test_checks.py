@@ -10,6 +10,7 @@ from engine.checks import CheckRequest, normalized_request
 from engine.errors import InvalidRequest
 from engine.registry.identifiers import subject_id_problem
 from engine.timing import CHINA
+from measures.schema import SubjectKind
 from tests.engine.test_registry import ambiguous_id, org, person, wrong_check
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=CHINA)
@@ -32,6 +33,13 @@ def test_an_id_valid_as_neither_names_both_problems_org_first(subject_id: str) -
         normalise(subject_id)
     [detail] = raised.value.details
     assert detail["field"] == "subject_id"
-    org_problem = subject_id_problem("org", subject_id)
-    person_problem = subject_id_problem("person", subject_id)
-    assert detail["message"] == f"{org_problem}; {person_problem}"
+    org_problem = subject_id_problem(SubjectKind.org, subject_id)
+    person_problem = subject_id_problem(SubjectKind.person, subject_id)
+    # The same wording as GET /v1/subjects/{id} (one implementation): a problem both kinds
+    # share is said once, others are named by kind.
+    expected = (
+        org_problem
+        if org_problem == person_problem
+        else f"as a 统一社会信用代码: {org_problem}; as a 公民身份号码: {person_problem}"
+    )
+    assert detail["message"] == expected

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from engine.errors import InvalidRequest
 from engine.registry.identifiers import (
     USCC_ALPHABET,
-    SubjectKind,
-    infer_kind,
+    either_kind_id,
     mask_subject_id,
     normalize_subject_id,
     org_code_check_char,
@@ -19,6 +18,7 @@ from engine.registry.identifiers import (
     subject_id_problem,
     uscc_check_char,
 )
+from measures.schema import SubjectKind
 
 TODAY = date(2026, 11, 22)
 DIGITS = "0123456789"
@@ -98,7 +98,7 @@ def test_real_org_codes_pass_both_checks(code: str) -> None:
     assert code[16] == org_code_check_char(code[8:16])
     assert code[17] == uscc_check_char(code[:17])
     assert normalize_subject_id("org", code.lower(), today=TODAY) == code
-    assert infer_kind(code, today=TODAY) == "org"
+    assert either_kind_id(code, field="id", today=TODAY) == code
 
 
 @pytest.mark.parametrize("code", FUJIAN_PILOT_CODES)
@@ -221,7 +221,7 @@ def test_an_id_valid_as_both_kinds_is_accepted_as_either_and_inferred_as_neither
     )
     assert normalize_subject_id("org", number, today=TODAY) == number
     assert normalize_subject_id("person", number, today=TODAY) == number
-    assert infer_kind(number, today=TODAY) is None
+    assert either_kind_id(number, field="id", today=TODAY) == number
     assert mask_subject_id(number) == number[:6] + "********" + number[14:]
 
 
@@ -291,11 +291,13 @@ def test_birth_date_bounds_are_inclusive() -> None:
     assert problem("person", build_person("110105", date(2000, 2, 29), 1)) is None
 
 
-def test_infer_kind() -> None:
-    assert infer_kind(" 91110000600037341l ", today=TODAY) == "org"
-    assert infer_kind("11010519491231002x", today=TODAY) == "person"
-    assert infer_kind("91110000600037341M", today=TODAY) is None
-    assert infer_kind("hello", today=TODAY) is None
+def test_either_kind_id() -> None:
+    assert either_kind_id(" 91110000600037341l ", field="id", today=TODAY) == "91110000600037341L"
+    assert either_kind_id("11010519491231002x", field="id", today=TODAY) == "11010519491231002X"
+    for bad in ("91110000600037341M", "hello"):
+        with pytest.raises(InvalidRequest) as raised:
+            either_kind_id(bad, field="subject_id", today=TODAY)
+        assert raised.value.details[0]["field"] == "subject_id"
 
 
 def test_mask_subject_id() -> None:

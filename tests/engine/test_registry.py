@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from engine import registry
+from engine.batches import Counts, Plan, Problem, Rejected, item_ref
 from engine.errors import InvalidRequest, NotFound
-from engine.registry import service as registry
 from engine.registry.identifiers import (
     china_today,
     org_code_check_char,
@@ -19,7 +20,7 @@ from engine.registry.identifiers import (
     subject_id_problem,
     uscc_check_char,
 )
-from engine.registry.service import Counts, Problem, Rejected, plan_relations, plan_subjects
+from engine.registry.service import plan_relations, plan_subjects
 from engine.service import Service
 from engine.settings import Settings
 from engine.state import Entry, EntryStatus, State
@@ -76,7 +77,7 @@ def relation_item(org_id: str, person_id: str, **more: Any) -> dict[str, Any]:
     }
 
 
-def state_with(plans: list[registry.Plan]) -> State:
+def state_with(plans: list[Plan]) -> State:
     """A state after applying the events of ``plans`` in order."""
     state = State()
     seq = itertools.count(1)
@@ -169,7 +170,7 @@ def test_every_bad_item_is_named_and_nothing_is_planned() -> None:
     by_index = {p.index: p for p in plan.problems}
     assert "check character" in by_index[1].message
     assert by_index[2].message == "the id is a 公民身份号码, so kind must be person"
-    assert by_index[7].describe(registry.item_ref) == (
+    assert by_index[7].describe(item_ref) == (
         "the same subject as items[0]: give each subject once"
     )
 
@@ -221,7 +222,7 @@ def test_relations_are_checked_item_by_item(registered: State) -> None:
         (7, ""),
         (8, "person_id"),
     ]
-    messages = {p.index: p.describe(registry.item_ref) for p in plan.problems}
+    messages = {p.index: p.describe(item_ref) for p in plan.problems}
     assert messages[1].startswith("unknown subject")
     assert messages[2] == "this is a 公民身份号码, not an org's 统一社会信用代码"
     assert (

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine import checks
+from engine import checks, entries
 from engine.audit.replay import replay
-from engine.entries import registration as entries
 from engine.entries.registration import EntryCreate
 from engine.registry import service as registry
 from engine.service import Service

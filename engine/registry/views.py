@@ -1,0 +1,80 @@
+"""What the registry shows: a subject with its holdings, entries, and entries reaching it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from engine.checks.evaluation import Via, counterparts, propagates
+from engine.entries.views import entry_view
+from engine.errors import NotFound
+from engine.policy.runtime import PolicyRuntime
+from engine.registry.identifiers import either_kind_id
+from engine.service import Service
+from engine.state import Entry, RoleHolding, State, Subject
+from engine.timing import china_today
+
+
+def reaching_entries(
+    state: State, runtime: PolicyRuntime, subject: Subject, day: dt.date
+) -> list[tuple[Entry, Via]]:
+    """Entries of the subject's counterparts with a measure that propagates across a holding.
+
+    Judged as a check on ``day`` would (direction, role, and the role held on the entry's
+    decision date or on ``day`` as the measure says), whatever the entry's status: the caller
+    shows the status. One item per (entry, via); ordered by registration, then via.
+    """
+    found: dict[tuple[str, str, str, str], tuple[Entry, Via]] = {}
+    for holding, other_id, via in counterparts(state, subject.id, subject.kind):
+        for entry in state.entries_of(other_id):
+            key = (entry.id, via.kind, via.subject_id, via.role)
+            if key in found:
+                continue
+            if any(
+                propagates(measure, via.kind, holding, entry, day)
+                for memo in runtime.memoranda_for(entry)
+                for measure in memo.measures
+            ):
+                found[key] = (entry, via)
+    return sorted(
+        found.values(),
+        key=lambda pair: (pair[0].registered_seq, pair[1].kind, pair[1].subject_id, pair[1].role),
+    )
+
+
+def _relation_view(holding: RoleHolding, roles: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "org_id": holding.org_id,
+        "person_id": holding.person_id,
+        "role": holding.role,
+        "role_name": roles.get(holding.role),
+        "start": holding.start.isoformat(),
+        "end": None if holding.end is None else holding.end.isoformat(),
+    }
+
+
+def subject_detail(service: Service, raw_id: str) -> dict[str, Any]:
+    """``GET /v1/subjects/{id}``: the subject, its relations, its entries and those reaching it."""
+    subject_id = either_kind_id(raw_id, field="id")
+    service.catch_up()  # read-your-writes across workers
+    today = china_today()
+    with service.state.lock:
+        state = service.state
+        subject = state.subjects.get(subject_id)
+        if subject is None:
+            raise NotFound("no subject with this id is registered", code="unknown_subject")
+        policy = service.policy
+        roles = policy.bundle.vocabulary.roles
+        reaching = reaching_entries(state, policy.runtime, subject, today)
+        return {
+            "id": subject.id,
+            "kind": subject.kind.value,
+            "name": subject.name,
+            "region": subject.region,
+            "relations": [_relation_view(h, roles) for h in state.graph.relations_of(subject.id)],
+            "entries": [entry_view(e, today=today) for e in state.entries_of(subject.id)],
+            "reaching_entries": [
+                {**entry_view(entry, today=today), "via": via.to_dict()} for entry, via in reaching
+            ],
+        }
