@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
-from api.routers import checks, entries, health, policy, registry, replay
+from api.routers import checks, decisions, entries, health, policy, registry, replay
 from engine.service import Service
 
 DESCRIPTION = """
@@ -36,6 +36,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     # Checks first: routes are matched in order, and checks are most of the traffic.
     app.include_router(checks.router)
+    app.include_router(decisions.router)
     app.include_router(health.router)
     app.include_router(policy.router)
     app.include_router(registry.router)

@@ -61,12 +61,16 @@ def authorize(request: Request, *roles: Role) -> Caller:
     ``HTTPBearer(auto_error=False)`` reads it: scheme ``Bearer`` in any case, then the key.
     """
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-    caller = _authenticated(request, token if scheme.lower() == "bearer" else "")
-    for role in roles:
-        if caller.has(role):
-            return caller
-    needed = " or ".join(role.value for role in roles)
-    raise Forbidden(f"this call needs the role {needed}")
+    return _admitted(request, token if scheme.lower() == "bearer" else "", roles)
+
+
+def _admitted(request: Request, token: str, roles: tuple[Role, ...]) -> Caller:
+    """The caller of ``token`` when it holds any of ``roles``: 401, or 403 otherwise."""
+    caller = _authenticated(request, token)
+    if not any(caller.has(role) for role in roles):
+        needed = " or ".join(role.value for role in roles)
+        raise Forbidden(f"this call needs the role {needed}")
+    return caller
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Caller]]:
@@ -80,11 +84,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
-        caller = _authenticated(request, _token(credentials))
-        if not any(caller.has(role) for role in roles):
-            needed = " or ".join(role.value for role in roles)
-            raise Forbidden(f"this call needs the role {needed}")
-        return caller
+        return _admitted(request, _token(credentials), roles)
 
     return check
 

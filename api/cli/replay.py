@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.cli.common import EXIT_USAGE, err_console, fail, print_policy_problems
 from engine.errors import InvalidPolicy, JrpError
 from engine.store import db
+from engine.timing import TimeOutOfRange, in_utc
 
 EXIT_CHANGED = 3
 
@@ -77,11 +78,11 @@ def _moment(option: str, text: str | None) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(text)
+        return in_utc(moment, field=option)
     except ValueError:
         fail(f"{option}: {text!r} is not an RFC 3339 time or YYYY-MM-DD date", code=EXIT_USAGE)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    return moment
+    except TimeOutOfRange as exc:
+        fail(exc.message, code=EXIT_USAGE)
 
 
 def _progress() -> Progress:

@@ -1,32 +1,35 @@
-"""Checks, feedback, the decision log and the audit reads (contract/api.md, Checks and Audit)."""
+"""``POST /v1/checks``: the hot path, parsed by hand (docs/api.md#post-v1checks).
+
+This route takes no FastAPI dependencies and no body parameter: each costs FastAPI tens of
+µs a request, a third of a check's own work (docs/performance.md). Instead it
+
+1. authorises with ``api.deps.authorize`` (the same code the ``require`` dependency runs:
+   401 without a known key, 403 without the role) — before the body is read, so a missing
+   key is a 401 whatever the body;
+2. reads and validates the body as FastAPI would validate a model body parameter, with the
+   same 422 errors (a missing body, a non-JSON content type, malformed JSON with its
+   position, the model's field errors with ``body`` in their location);
+3. makes one engine call (``engine.checks.decide_async``) and sends the logged answer.
+
+Its OpenAPI entry declares the request schema by hand (``openapi_extra``).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from api.auth import Role
-from api.deps import Auditor, Implementer, ServiceDep, authorize
-from engine import checks, decisions
-from engine.decisions import feedback_item
+from api.deps import authorize
+from engine import checks
 from engine.service import Service
-from engine.store.db import session_scope
-from engine.store.portable import SafeText
 
 router = APIRouter(tags=["checks"])
-
-
-class FeedbackBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    measure_id: str = Field(min_length=1, max_length=200)
-    executed: bool
-    note: SafeText | None = Field(default=None, max_length=2000)
 
 
 @router.post(
@@ -43,10 +46,6 @@ class FeedbackBody(BaseModel):
 )
 async def check(request: Request) -> Response:
     """The answer, appended to the decision log before it is returned (role ``implementer``)."""
-    # The hot path, without dependencies or a body parameter: each costs FastAPI tens of µs
-    # a request (docs/performance.md). The caller is authorised first, then the body read and
-    # validated, in the order FastAPI's dependencies would give (401 before 422); the body's
-    # errors are the ones FastAPI gives for a model body parameter.
     caller = authorize(request, Role.implementer)
     service: Service = request.app.state.service
     request_body = _check_request(request, await request.body())
@@ -99,69 +98,3 @@ def _is_json(content_type: str | None) -> bool:
 
 def _json_bytes(value: dict[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-@router.post(
-    "/v1/decisions/{decision_id}/feedback", status_code=201, summary="Report what was done"
-)
-def feedback(
-    decision_id: str, body: FeedbackBody, service: ServiceDep, caller: Implementer
-) -> dict[str, Any]:
-    """Only the deciding department; the measure must be among the decision's hits (422)."""
-    with session_scope(service.engine) as session:
-        decision = decisions.require_decision(session, decision_id)
-        row = decisions.record_feedback(
-            session,
-            decision=decision,
-            measure_id=body.measure_id,
-            executed=body.executed,
-            note=body.note,
-            caller=caller.name,
-            department=caller.department,
-        )
-        session.flush()
-        return feedback_item(row)
-
-
-@router.get("/v1/decisions", summary="The decision log, oldest first")
-def list_decisions(
-    service: ServiceDep,
-    _caller: Auditor,
-    subject_id: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=decisions.MAX_LIST_LIMIT)] = 50,
-    cursor: str | None = None,
-) -> dict[str, Any]:
-    """Filters: subject, ``since`` (inclusive) and ``until`` (exclusive) on the decision time."""
-    with session_scope(service.engine) as session:
-        items, next_cursor = decisions.list_decisions(
-            session,
-            subject_id=None if subject_id is None else subject_id.upper(),
-            since=since,
-            until=until,
-            limit=limit,
-            cursor=cursor,
-        )
-    return {"items": [decisions.to_item(item) for item in items], "next_cursor": next_cursor}
-
-
-@router.get("/v1/decisions/{decision_id}", summary="One logged decision")
-def get_decision(decision_id: str, service: ServiceDep, _caller: Auditor) -> dict[str, Any]:
-    """404 ``unknown_decision``."""
-    with session_scope(service.engine) as session:
-        return decisions.to_item(decisions.require_decision(session, decision_id))
-
-
-@router.get("/v1/audit/verify", summary="Verify the decision log's hash chain")
-def verify(service: ServiceDep, _caller: Auditor) -> dict[str, Any]:
-    """``ok``, the chain's length and the first bad ``seq``."""
-    result = decisions.verify(service.engine)
-    return {"ok": result.ok, "length": result.length, "first_bad_seq": result.first_bad_seq}
-
-
-@router.get("/v1/stats/feedback", summary="Feedback per implementing department (跟踪问效)")
-def feedback_stats(service: ServiceDep, _caller: Auditor) -> dict[str, Any]:
-    """Per department: checks, checks with hits, feedback received, executed, execution rate."""
-    with session_scope(service.engine) as session:
-        return {"departments": decisions.feedback_stats(session)}

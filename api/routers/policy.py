@@ -8,10 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AnyCaller, PolicyAdmin, PolicyReader, ServiceDep
-from engine.errors import Code, NotFound
-from engine.policy import storage as policy_store
 from engine.policy.versions import LoadedPolicy
-from engine.store.db import session_scope
 from measures.schema import MemorandumKind
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -62,10 +59,7 @@ def current_policy(service: ServiceDep, _caller: AnyCaller) -> PolicySummary:
 @router.get("/versions/{version}", summary="The stored files of a policy version")
 def policy_version(version: str, service: ServiceDep, _caller: PolicyReader) -> PolicyFiles:
     """Every file of the bundle exactly as loaded (auditor or policy_admin)."""
-    with session_scope(service.engine) as session:
-        files = policy_store.files_of(session, version)
-    if files is None:
-        raise NotFound(f"no stored policy version {version}", code=Code.unknown_policy_version)
+    files = service.policies.files(version)
     return PolicyFiles(
         version=version, files={path: data.decode("utf-8") for path, data in files.items()}
     )

@@ -30,6 +30,7 @@ from engine.policy.versions import PolicyVersions, compile_policy
 from engine.state import State
 from engine.store import events, snapshot
 from engine.store.tables import DECISION_TABLE, Decision
+from engine.timing import in_utc
 from measures.bundle import Bundle
 
 IGNORED_FIELDS = frozenset({"policy_version"})
@@ -63,7 +64,13 @@ def replay(
     bundle: Bundle | None = None,
     progress: Progress | None = None,
 ) -> ReplayReport:
-    """Recompute the decisions made in [since, until) under their own policy or ``bundle``."""
+    """Recompute the decisions made in [since, until) under their own policy or ``bundle``.
+
+    A time without offset is China time; one outside the service's range is a 422 naming
+    ``since`` or ``until`` (``engine.timing``).
+    """
+    since = None if since is None else in_utc(since, field="since")
+    until = None if until is None else in_utc(until, field="until")
     versions = PolicyVersions(engine)
     override = compile_policy(bundle) if bundle is not None else None
     report = ReplayReport()

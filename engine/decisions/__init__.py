@@ -2,15 +2,25 @@
 
 - ``DecisionLog``: the thread-safe group-committing writer (``append``, ``append_async``).
 - ``verify``: re-hash the chain and find the first broken position.
-- ``get_decision``, ``require_decision``, ``list_decisions``, ``to_item``: the audit reads.
-- ``record_feedback``, ``feedback_stats``: implementing departments' feedback.
+- ``decision_item``, ``decisions_page`` (and, on a session, ``get_decision``,
+  ``require_decision``, ``list_decisions``, ``to_item``): the audit reads.
+- ``report_feedback``, ``feedback_report`` (``record_feedback``, ``feedback_stats``):
+  implementing departments' feedback.
 - canonical encoding and hashing: ``engine.decisions.canonical``.
 """
 
 from engine.decisions.canonical import GENESIS_HASH
-from engine.decisions.feedback import feedback_item, feedback_stats, record_feedback
+from engine.decisions.feedback import (
+    feedback_item,
+    feedback_report,
+    feedback_stats,
+    record_feedback,
+    report_feedback,
+)
 from engine.decisions.queries import (
     MAX_LIST_LIMIT,
+    decision_item,
+    decisions_page,
     get_decision,
     list_decisions,
     require_decision,
@@ -28,11 +38,15 @@ __all__ = [
     "StoredDecision",
     "VerifyResult",
     "chain_lock",
+    "decision_item",
+    "decisions_page",
     "feedback_item",
+    "feedback_report",
     "feedback_stats",
     "get_decision",
     "list_decisions",
     "record_feedback",
+    "report_feedback",
     "require_decision",
     "to_item",
     "verify",

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from engine.decisions.queries import require_decision
 from engine.decisions.records import StoredDecision
 from engine.errors import Forbidden, InvalidRequest
+from engine.store.db import session_scope
 from engine.store.dialect import dialect_of
 from engine.store.tables import MEASURE_ID_LEN, Feedback, utcnow
 
@@ -66,6 +69,36 @@ def record_feedback(
     session.add(row)
     session.flush()
     return row
+
+
+def report_feedback(
+    engine: Engine,
+    decision_id: str,
+    *,
+    measure_id: str,
+    executed: bool,
+    note: str | None,
+    caller: str,
+    department: str,
+) -> dict[str, Any]:
+    """``POST /v1/decisions/{id}/feedback``: record and return the report (``record_feedback``)."""
+    with session_scope(engine) as session:
+        row = record_feedback(
+            session,
+            decision=require_decision(session, decision_id),
+            measure_id=measure_id,
+            executed=executed,
+            note=note,
+            caller=caller,
+            department=department,
+        )
+        return feedback_item(row)
+
+
+def feedback_report(engine: Engine) -> dict[str, Any]:
+    """``GET /v1/stats/feedback``: ``{"departments": feedback_stats}``."""
+    with Session(engine) as session:
+        return {"departments": feedback_stats(session)}
 
 
 def _invalid(field: str, message: str) -> InvalidRequest:

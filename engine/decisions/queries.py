@@ -7,12 +7,14 @@ import binascii
 import datetime as dt
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from engine.decisions.canonical import canonical_time
 from engine.decisions.records import StoredDecision
 from engine.errors import Code, InvalidRequest, NotFound
 from engine.store.tables import Decision
+from engine.timing import in_utc
 
 MAX_LIST_LIMIT = 1000
 _CURSOR_PREFIX = "seq:"
@@ -44,15 +46,15 @@ def list_decisions(
 ) -> tuple[list[StoredDecision], str | None]:
     """One page of decisions in seq order and the cursor of the next page (None: last page).
 
-    ``since`` is inclusive and ``until`` exclusive, both on ``decided_at`` (timezone-aware).
+    ``since`` is inclusive and ``until`` exclusive, both on ``decided_at`` (a time without
+    offset is China time, ``engine.timing``).
     The cursor is opaque to clients; pass it back with the same filters to get the next page.
     Raises InvalidRequest naming ``limit``, ``cursor``, ``since`` or ``until``.
     """
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise _invalid("limit", f"must be between 1 and {MAX_LIST_LIMIT}")
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise _invalid(name, "must carry a time zone offset")
+    since = None if since is None else in_utc(since, field="since")
+    until = None if until is None else in_utc(until, field="until")
     query = select(Decision).order_by(col(Decision.seq)).limit(limit + 1)
     if cursor is not None:
         query = query.where(col(Decision.seq) > decode_cursor(cursor))
@@ -66,6 +68,34 @@ def list_decisions(
     page = [StoredDecision.from_row(row) for row in rows[:limit]]
     next_cursor = encode_cursor(page[-1].seq) if len(rows) > limit else None
     return page, next_cursor
+
+
+def decision_item(engine: Engine, decision_id: str) -> dict[str, Any]:
+    """``GET /v1/decisions/{id}``: the audit item; NotFound ``unknown_decision``."""
+    with Session(engine) as session:
+        return to_item(require_decision(session, decision_id))
+
+
+def decisions_page(
+    engine: Engine,
+    *,
+    subject_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """``GET /v1/decisions``: ``{"items", "next_cursor"}`` (``list_decisions``'s page)."""
+    with Session(engine) as session:
+        items, next_cursor = list_decisions(
+            session,
+            subject_id=None if subject_id is None else subject_id.upper(),
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+        )
+    return {"items": [to_item(item) for item in items], "next_cursor": next_cursor}
 
 
 def encode_cursor(seq: int) -> str:
@@ -88,7 +118,7 @@ def decode_cursor(cursor: str) -> int:
 
 
 def to_item(stored: StoredDecision) -> dict[str, Any]:
-    """The audit item of a decision (contract/api.md, Audit), JSON-ready.
+    """The audit item of a decision (docs/api.md#audit), JSON-ready.
 
     It holds every hashed field, with ``decided_at`` in the hashed form, so an auditor can
     recompute ``hash`` from an item alone (engine/decisions/canonical.py).

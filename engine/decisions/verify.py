@@ -23,6 +23,10 @@ class VerifyResult:
     length: int
     first_bad_seq: int | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """``GET /v1/audit/verify``'s body."""
+        return {"ok": self.ok, "length": self.length, "first_bad_seq": self.first_bad_seq}
+
 
 @dataclass(frozen=True, slots=True)
 class _Unreadable:

@@ -76,13 +76,15 @@ class PolicyVersions:
         loaded = self._loaded.get(version)
         if loaded is not None:
             return loaded
+        return self.add(parse_bundle(self.files(version)))
+
+    def files(self, version: str) -> dict[str, bytes]:
+        """The stored files of a version (relative path -> bytes); NotFound when never stored."""
         with Session(self._engine) as session:
             files = policy_store.files_of(session, version)
         if files is None:
-            raise NotFound(
-                f"policy version {version} is not stored", code=Code.unknown_policy_version
-            )
-        return self.add(parse_bundle(files))
+            raise NotFound(f"no stored policy version {version}", code=Code.unknown_policy_version)
+        return files
 
     def close(self) -> None:
         """Release the compiled rulesets."""

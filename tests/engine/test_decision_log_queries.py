@@ -90,6 +90,9 @@ def test_since_is_inclusive_and_until_exclusive(
     beijing = dt.timezone(dt.timedelta(hours=8))
     seqs, _ = _all_pages(engine, since=since.astimezone(beijing), subject_id=ORG, limit=50)
     assert seqs == list(range(5, 26, 2))
+    # A time without offset is China time (engine.timing), not refused and not UTC.
+    naive = since.astimezone(beijing).replace(tzinfo=None)
+    assert _all_pages(engine, since=naive, until=until, limit=4)[0] == [4, 5, 6, 7, 8, 9]
 
 
 @pytest.mark.parametrize(
@@ -100,8 +103,12 @@ def test_since_is_inclusive_and_until_exclusive(
         ({"cursor": "not a cursor"}, "cursor"),
         ({"cursor": "c2VxOi0x"}, "cursor"),  # "seq:-1"
         ({"cursor": encode_cursor(2**63)}, "cursor"),
-        ({"since": dt.datetime(2026, 5, 1)}, "since"),
-        ({"until": dt.datetime(2026, 5, 1)}, "until"),
+        ({"since": dt.datetime(1899, 12, 31)}, "since"),
+        (
+            {"until": dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(-dt.timedelta(hours=5)))},
+            "until",
+        ),  # year 10000 in China
+        ({"since": dt.datetime(1, 1, 1, tzinfo=dt.UTC)}, "since"),
     ],
 )
 def test_bad_arguments_name_their_field(
