@@ -14,7 +14,6 @@ from measures.schema import (
     Condition,
     Derivation,
     Effect,
-    ListDefinition,
     MemorandumKind,
     Propagation,
     SubjectKind,
@@ -88,7 +87,3 @@ class Bundle:
             for trigger in memo.triggers:
                 grouped.setdefault(trigger.list, []).append(trigger)
         return {code: tuple(triggers) for code, triggers in grouped.items()}
-
-    def list_definition(self, code: str) -> ListDefinition:
-        """The vocabulary's definition of a list (KeyError when unknown)."""
-        return self.vocabulary.lists[code]

@@ -63,11 +63,6 @@ class Effect(StrEnum):
     notice = "notice"
     incentive = "incentive"
 
-    @property
-    def rank(self) -> int:
-        """Higher is stronger: prohibit > restrict > review > notice > incentive."""
-        return EFFECT_RANK[self]
-
 
 EFFECT_RANK: dict[Effect, int] = {
     Effect.prohibit: 5,
@@ -298,12 +293,3 @@ def condition_fields(condition: Condition | None) -> set[str]:
         return {condition.field}
     children = condition.all if isinstance(condition, AllOf) else condition.any
     return set().union(*(condition_fields(child) for child in children))
-
-
-def jsonable(value: Any) -> Any:
-    """Dates as ISO strings, enums as values: the form the rule engine and the wire take."""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, StrEnum):
-        return value.value
-    return value

@@ -42,6 +42,7 @@ from engine.errors import InvalidPolicy
 from engine.registry import RelationIn, SubjectIn
 from engine.service import Service
 from engine.settings import Settings
+from engine.store.db import driver_message
 
 BATCH_LINES = 5000
 NOT_UTF8 = "not UTF-8 text (save the file as UTF-8; in Excel: 'CSV UTF-8')"
@@ -183,8 +184,7 @@ def import_(
     except KeyboardInterrupt:
         stopped = "interrupted"
     except SQLAlchemyError as exc:
-        # The driver's first line only: the full text repeats the batch's parameters.
-        stopped = f"database error: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
+        stopped = f"database error: {driver_message(exc)}"
     finally:
         service.close()
     typer.echo(tally.summary(shown))

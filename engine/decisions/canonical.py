@@ -29,7 +29,9 @@ import datetime as dt
 import hashlib
 import json
 import math
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -96,10 +98,13 @@ def _check_text(text: str) -> None:
 
 def encode_json(value: Any) -> str:
     """The canonical JSON text of a JSON value (normalised, sorted keys, no spaces)."""
-    return _dumps(normalise_json(value))
+    return dumps_sorted(normalise_json(value))
 
 
-def _dumps(value: Any) -> str:
+def dumps_sorted(value: Any) -> str:
+    """JSON text with sorted keys, no spaces, UTF-8 characters as they are, no NaN: the same
+    value in any key order gives the same text (``encode_json`` without the number
+    normalisation)."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
@@ -149,3 +154,30 @@ def canonical_record(
 def chain_hash(prev_hash: str, record: bytes) -> str:
     """``sha256(prev_hash as ASCII hex + record)`` as lower-case hex."""
     return hashlib.sha256(prev_hash.encode("ascii") + record).hexdigest()
+
+
+def record_hash(record: Mapping[str, Any] | object) -> str:
+    """A decision record's hash recomputed from its recorded fields, as an auditor would.
+
+    ``record`` is a mapping (an audit item, with ``decided_at`` a datetime) or an object with
+    the fields as attributes (``StoredDecision``, a ``decision`` row). Raises ValueError or
+    TypeError on values the service could never have written.
+    """
+    field: Callable[[str], Any] = (
+        record.__getitem__ if isinstance(record, Mapping) else partial(getattr, record)
+    )
+    text = canonical_record(
+        seq=field("seq"),
+        decision_id=field("decision_id"),
+        decided_at=field("decided_at"),
+        caller=field("caller"),
+        department=field("department"),
+        subject_id=field("subject_id"),
+        matter=field("matter"),
+        request_json=encode_json(field("request")),
+        response_json=encode_json(field("response")),
+        policy_version=field("policy_version"),
+        event_seq=field("event_seq"),
+        prev_hash=field("prev_hash"),
+    )
+    return chain_hash(field("prev_hash"), text)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from engine.decisions.canonical import GENESIS_HASH, canonical_record, chain_hash, encode_json
+from engine.decisions.canonical import GENESIS_HASH, record_hash
 from engine.store.tables import DECISION_TABLE
 
 _seq = DECISION_TABLE.c.seq  # lower case: a column, and ruff takes upper case for a literal
@@ -68,21 +68,7 @@ def _intact(row: Any, prev_hash: str) -> bool:
     if row.prev_hash != prev_hash:
         return False
     try:
-        record = canonical_record(
-            seq=row.seq,
-            decision_id=row.decision_id,
-            decided_at=row.decided_at,
-            caller=row.caller,
-            department=row.department,
-            subject_id=row.subject_id,
-            matter=row.matter,
-            request_json=encode_json(row.request),
-            response_json=encode_json(row.response),
-            policy_version=row.policy_version,
-            event_seq=row.event_seq,
-            prev_hash=row.prev_hash,
-        )
-        return bool(chain_hash(prev_hash, record) == row.hash)
+        return bool(record_hash(row) == row.hash)
     except (ValueError, TypeError, AttributeError):
         return False  # a value the service could never have written
 

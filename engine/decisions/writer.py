@@ -25,6 +25,7 @@ from engine.decisions.canonical import (
 )
 from engine.decisions.records import DecisionDraft, StoredDecision
 from engine.errors import NotReady
+from engine.store.db import driver_message
 from engine.store.dialect import DECISION_APPEND_LOCK_KEY, dialect_of
 from engine.store.pg_append import PostgresAppender, as_sqlalchemy_error
 from engine.store.tables import CALLER_LEN, CODE_LEN, DECISION_TABLE
@@ -253,9 +254,7 @@ class DecisionLog:
                 "decision_log.batch_failed",
                 size=len(live),
                 error_type=type(exc).__name__,
-                # The driver's message, not SQLAlchemy's: that one lists the bound parameters,
-                # personal ids among them.
-                error=_first_line(getattr(exc, "orig", None) or exc),
+                error=driver_message(exc),
             )
             _settle(live, None, exc)
             self._resolved(len(live))
@@ -318,11 +317,6 @@ def _chain(
             canonical.append(text)
         prev_hash = record.hash
     return records
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0][:500] if lines else type(error).__name__
 
 
 def _settle(

@@ -5,19 +5,18 @@ The answers live in ``engine.store.tables.IdempotencyRecord`` (they survive a re
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from sqlmodel import Session
 
+from engine.decisions.canonical import dumps_sorted
 from engine.errors import Code, Conflict
 from engine.store.tables import IdempotencyRecord
 
 
 def request_digest(body: Any) -> str:
     """SHA-256 of a canonical JSON encoding: the same body in any key order is the same request."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(dumps_sorted(body).encode("utf-8")).hexdigest()
 
 
 def stored_answer(session: Session, caller: str, key: str, digest: str) -> dict[str, Any] | None:

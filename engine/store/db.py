@@ -61,6 +61,16 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def driver_message(error: BaseException) -> str:
+    """The first line of the database driver's message (at most 500 characters).
+
+    Never SQLAlchemy's own text: that lists the statement's bound parameters, personal ids
+    among them, and must not reach a log or a terminal.
+    """
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0][:500] if lines else type(error).__name__
+
+
 def database_reachable(engine: Engine) -> bool:
     """True when a trivial query succeeds."""
     try:

@@ -6,23 +6,18 @@ is ahead of the state. Such rounds run one at a time; a check asks, and waits fo
 round to start and finish; every check that asked before that round began is served by it.
 Under load one database round trip serves a whole batch of checks; alone, a check costs one.
 
-Two kinds of waiter, two places the rounds run:
-
-- coroutines (``await fresh()``, the HTTP checks): on their own event loop. The probe is
-  awaited there (``engine.store.heads.AsyncLogHead``), so a round costs no thread hand-off; only
-  a round that finds the state behind hands the catch-up (database reads, applying events) to
-  a thread, keeping the loop free. Measured: the hand-offs of a probe thread cost a check
-  more CPU than answering it (docs/performance.md).
-- threads (``wait()``): on a thread of the ``Freshness``'s own, started by the first one.
+Waiters are coroutines (``await fresh()``, the HTTP checks), and the rounds run on their own
+event loop. The probe is awaited there (``engine.store.heads.AsyncLogHead``), so a round costs
+no thread hand-off; only a round that finds the state behind hands the catch-up (database
+reads, applying events) to a thread, keeping the loop free. Measured: the hand-offs of a
+probe thread cost a check more CPU than answering it (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
 from typing import Protocol
 
 import structlog
@@ -61,10 +56,8 @@ class Freshness:
         self._catch_up = catch_up
         self._new_probe = probe
         self._position = position
-        self._queue: queue.SimpleQueue[Future[int] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
-        self._thread: threading.Thread | None = None  # started by the first waiting thread
         self._loops: dict[asyncio.AbstractEventLoop, _LoopRounds] = {}
 
     async def fresh(self) -> int:
@@ -94,65 +87,15 @@ class Freshness:
             return position()
         return await asyncio.to_thread(self._catch_up)
 
-    def wait(self) -> int:
-        """``fresh`` for threads."""
-        waiter: Future[int] = Future()
-        with self._lock:
-            if self._closed:
-                raise NotReady("the service is stopping")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="jrp-freshness", daemon=True)
-                self._thread.start()
-            self._queue.put(waiter)
-        return waiter.result()
-
     def close(self) -> None:
-        """Stop: the thread once its catch-up under way (if any) is done; later waiters get
-        NotReady, and so do coroutines whose round had not started."""
+        """Stop: later waiters get NotReady, and so do coroutines whose round had not started."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            thread = self._thread
-            self._queue.put(None)
             loops, self._loops = list(self._loops.values()), {}
         for rounds in loops:
             rounds.close()
-        if thread is not None:
-            thread.join()
-
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[Future[int]] = []
-            item = self._queue.get()
-            while True:  # everything that asked before this catch-up starts
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if stopping:
-                _settle(batch, None, NotReady("the service is stopping"))
-                return
-            try:
-                seq = self._catch_up()
-            except Exception as exc:  # every waiter of this batch sees it; the next batch retries
-                log.error("freshness.catch_up_failed", error_type=type(exc).__name__)
-                _settle(batch, None, exc)
-            else:
-                _settle(batch, seq, None)
-
-
-def _settle(batch: list[Future[int]], seq: int | None, error: BaseException | None) -> None:
-    for waiter in batch:
-        if error is None:
-            waiter.set_result(seq or 0)
-        else:
-            waiter.set_exception(error)
 
 
 class _LoopRounds:

@@ -30,7 +30,7 @@ from engine.decisions import (
     get_decision,
     verify,
 )
-from engine.decisions.canonical import canonical_record, chain_hash, encode_json
+from engine.decisions.canonical import record_hash
 from engine.errors import NotReady
 from engine.store import db
 
@@ -87,21 +87,7 @@ def make_draft(
 
 def expected_hash(stored: StoredDecision) -> str:
     """The record's hash recomputed from its fields, as an auditor would."""
-    record = canonical_record(
-        seq=stored.seq,
-        decision_id=stored.decision_id,
-        decided_at=stored.decided_at,
-        caller=stored.caller,
-        department=stored.department,
-        subject_id=stored.subject_id,
-        matter=stored.matter,
-        request_json=encode_json(stored.request),
-        response_json=encode_json(stored.response),
-        policy_version=stored.policy_version,
-        event_seq=stored.event_seq,
-        prev_hash=stored.prev_hash,
-    )
-    return chain_hash(stored.prev_hash, record)
+    return record_hash(stored)
 
 
 def count_rows(engine: Engine) -> int:

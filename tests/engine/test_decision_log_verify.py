@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog, VerifyResult, verify
-from engine.decisions.canonical import canonical_record, chain_hash, encode_json
+from engine.decisions.canonical import record_hash
 from engine.store import db
 from engine.store.tables import DECISION_TABLE
 from tests.engine.test_decision_log import make_draft
@@ -131,21 +131,7 @@ def test_a_correctly_hashed_insertion_is_caught_at_the_record_after_it(chain: En
     _make_room_at(chain, 5)
     previous = _row(chain, 4)
     forged = previous | {"seq": 5, "decision_id": "forged-id", "prev_hash": previous["hash"]}
-    record = canonical_record(
-        seq=5,
-        decision_id="forged-id",
-        decided_at=forged["decided_at"],
-        caller=forged["caller"],
-        department=forged["department"],
-        subject_id=forged["subject_id"],
-        matter=forged["matter"],
-        request_json=encode_json(forged["request"]),
-        response_json=encode_json(forged["response"]),
-        policy_version=forged["policy_version"],
-        event_seq=forged["event_seq"],
-        prev_hash=forged["prev_hash"],
-    )
-    forged["hash"] = chain_hash(forged["prev_hash"], record)
+    forged["hash"] = record_hash(forged)
     with chain.begin() as connection:
         connection.execute(DECISION_TABLE.insert().values(**forged))
     assert verify(chain) == VerifyResult(ok=False, length=LENGTH + 1, first_bad_seq=6)

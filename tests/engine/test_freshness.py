@@ -63,8 +63,8 @@ def test_a_failed_catch_up_fails_its_waiters_and_the_next_one_retries() -> None:
     freshness = Freshness(SlowCatchUp(fail_first=True))
     try:
         with pytest.raises(RuntimeError, match="database gone"):
-            freshness.wait()
-        assert freshness.wait() == 2
+            asyncio.run(freshness.fresh())
+        assert asyncio.run(freshness.fresh()) == 2
         assert asyncio.run(freshness.fresh()) == 3
     finally:
         freshness.close()
@@ -72,10 +72,10 @@ def test_a_failed_catch_up_fails_its_waiters_and_the_next_one_retries() -> None:
 
 def test_after_close_waiting_is_refused() -> None:
     freshness = Freshness(SlowCatchUp())
-    assert freshness.wait() == 1
+    assert asyncio.run(freshness.fresh()) == 1
     freshness.close()
     with pytest.raises(NotReady):
-        freshness.wait()
+        asyncio.run(freshness.fresh())
     freshness.close()  # twice is fine
 
 
@@ -184,20 +184,6 @@ def test_a_failed_probe_fails_its_round_and_the_next_round_probes_again() -> Non
         freshness.close()
     with pytest.raises(NotReady):
         asyncio.run(freshness.fresh())
-
-
-def test_concurrent_probes_from_threads_and_loops_share_one_thread() -> None:
-    freshness = Freshness(SlowCatchUp())
-    seen: list[int] = []
-    threads = [threading.Thread(target=lambda: seen.append(freshness.wait())) for _ in range(10)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        freshness.close()
-    assert len(seen) == 10 and max(seen) < 10
 
 
 def test_a_write_waits_for_another_workers_write_so_no_event_is_skipped(

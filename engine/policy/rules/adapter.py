@@ -162,11 +162,6 @@ class RuleHost:
                     "releasing rulesets failed", details=[{"message": m} for m in failures]
                 )
 
-    @property
-    def ruleset_names(self) -> list[str]:
-        """Names of the registered rulesets, in registration order."""
-        return list(self._rulesets)
-
     def _prime(self, name: str, ruleset: _Ruleset) -> None:
         message = {"sid": SID, "id": PRIME_ID, PRIME_PROPERTY: 1, TOKEN_PROPERTY: self._token}
         if self._evaluate(name, ruleset, message, PRIME_ID) != [PRIME_RULE]:
