@@ -1,4 +1,4 @@
-"""Callers, roles and API keys (contract/api.md, "Callers and roles")."""
+"""Callers, roles and API keys (docs/api.md#authentication-and-roles)."""
 
 from __future__ import annotations
 

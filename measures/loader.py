@@ -1,6 +1,6 @@
 """Loading a policy bundle: read the files, check each against its schema, then the whole.
 
-File roles (contract/policy.md): ``vocabulary.yaml`` (required), ``catalogue.yaml`` and
+File roles (docs/policy-format.md): ``vocabulary.yaml`` (required), ``catalogue.yaml`` and
 ``derivations.yaml`` (optional) are read at the bundle root only; every other ``*.yaml`` file,
 in the root or any sub-directory, is one memorandum. A file named like a root file inside a
 sub-directory (e.g. ``tax/catalogue.yaml``) is reported as misplaced rather than read as a

@@ -1,4 +1,4 @@
-"""The policy bundle's YAML schema (contract/policy.md) as pydantic models.
+"""The policy bundle's YAML schema (docs/policy-format.md) as pydantic models.
 
 These models describe each file as written: unknown keys are refused, types are checked.
 Cross-file rules (unknown department, duplicate ids, effect vs memorandum kind, ``ref``

@@ -1,4 +1,4 @@
-"""Cross-file rules of a policy bundle (contract/policy.md), and resolution into a ``Bundle``.
+"""Cross-file rules of a policy bundle (docs/policy-format.md), and resolution into a ``Bundle``.
 
 Each file has already passed its own schema (``measures.schema``); here every reference is
 checked against the vocabulary and the catalogue, ids are checked for uniqueness, effects

@@ -1,4 +1,4 @@
-"""``jrp lint DIR``: validate a policy bundle (contract/policy.md, "Validation")."""
+"""``jrp lint DIR``: validate a policy bundle (docs/policy-format.md#validation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``jrp`` command line (contract/api.md, "Command line"); one module per verb."""
+"""The ``jrp`` command line (docs/api.md#command-line); one module per verb."""
 
 from __future__ import annotations
 

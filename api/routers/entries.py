@@ -1,4 +1,4 @@
-"""List entries and their lifecycle (contract/api.md, "List entries")."""
+"""List entries and their lifecycle (docs/api.md#entries)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ DIGITS = "0123456789"
 # Real codes, from public validator test suites and issue threads (hutool, bluesky335/IDCheck,
 # ntnyq/uscc-utils, any-rule, xbeginagain/generator) and org constants in public repositories.
 REAL_ORG_CODES = [
-    "91110000600037341L",  # domain.md's example
+    "91110000600037341L",  # docs/domain.md's example
     "91350100M000100Y43",  # "官方示例" in IDCheck's tests
     "9135010557098120XJ",  # 福建百度博瑞网络科技有限公司
     "91120222MA06DG3067",  # 天津云上畅游科技合伙企业（有限合伙）

@@ -1,4 +1,4 @@
-"""Each problem class of contract/policy.md, reported alone at its exact file and line."""
+"""Each problem class of docs/policy-format.md, reported alone at its exact file and line."""
 
 from __future__ import annotations
 

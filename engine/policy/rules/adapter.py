@@ -3,7 +3,7 @@
 It drives the engine's C extension (``durable_rules_engine``) the way ``durable.engine.Ruleset``
 does, without ``durable.engine.Host``: the Host starts timer threads that crash after
 ``delete_state`` and runs actions inside a wrapper that swallows their exceptions
-(durable-rules-notes.md, "notes"); here no Python code runs inside the engine at all. A rule's
+(docs/rule-engine.md#crashes-and-hangs); here no Python code runs inside the engine at all. A rule's
 action is a name: the engine queues one action message per matching rule, and ``post`` reads
 them (2-4x faster than the Host's action machinery, measured in bench/rules_throughput.py).
 

@@ -1,6 +1,6 @@
 """Trigger conditions compiled to durable_rules condition data, with the contract's semantics.
 
-Semantics (contract/policy.md, and the choices it leaves to us):
+Semantics (docs/policy-format.md, and the choices it leaves to us):
 
 - A comparison on a missing attribute is false; ``exists: false`` is the only test a missing
   attribute passes. An attribute whose value is ``null`` counts as missing.
@@ -13,7 +13,7 @@ Semantics (contract/policy.md, and the choices it leaves to us):
   on a boolean, list or object attribute, are false.
 - ``datetime.date`` attribute values compare as their ISO string.
 
-How (why each step, measured in tests/engine/test_rules_durable.py, see durable-rules-notes):
+How (why each step, measured in tests/engine/test_rules_durable.py, see docs/rule-engine.md):
 
 - durable compares across types loosely (``"1" == 1``, ``true == 1``), rejects floats written
   with an exponent (``1e+20``: error 204), compares escaped JSON text and truncates strings past
