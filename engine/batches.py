@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import Session
@@ -24,6 +25,8 @@ from engine.store.events import NewEvent
 
 if TYPE_CHECKING:
     from engine.service import Service
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +110,16 @@ def problems_of(index: int, error: InvalidRequest) -> list[Problem]:
 
 
 def write_batch(
-    service: Service, total: int, plan: Callable[[State], Plan], *, dry_run: bool
+    service: Service,
+    total: int,
+    plan: Callable[[State], Plan],
+    *,
+    dry_run: bool,
+    stored: str,
+    actor: str | None,
 ) -> Counts:
     """Append what ``plan`` plans in one transaction, or raise ``Rejected``; ``dry_run``
-    only validates."""
+    only validates. A stored batch is logged as the event ``stored`` with its counts."""
     done: list[Counts] = []
 
     def build(_session: Session, state: State) -> list[NewEvent]:
@@ -121,4 +130,13 @@ def write_batch(
         return [] if dry_run else planned.events
 
     service.write(build)
-    return done[0]
+    counts = done[0]
+    if not dry_run:
+        log.info(
+            stored,
+            created=counts.created,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            actor=actor,
+        )
+    return counts

@@ -90,12 +90,9 @@ def import_rows(
     def plan(state: State) -> Plan:
         return _plan(service, state, rows, department=department, actor=actor)
 
-    counts = write_batch(service, len(rows), plan, dry_run=dry_run)
-    if not dry_run:
-        log.info(
-            "entries.imported", created=counts.created, unchanged=counts.unchanged, actor=actor
-        )
-    return counts
+    return write_batch(
+        service, len(rows), plan, dry_run=dry_run, stored="entries.imported", actor=actor
+    )
 
 
 def _plan(

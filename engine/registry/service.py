@@ -248,16 +248,9 @@ def upsert_subjects(
     def plan(state: State) -> Plan:
         return plan_subjects(state, rows, today=china_today(), actor=actor, department=department)
 
-    counts = write_batch(service, len(rows), plan, dry_run=dry_run)
-    if not dry_run:
-        log.info(
-            "registry.subjects_upserted",
-            created=counts.created,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-            actor=actor,
-        )
-    return counts
+    return write_batch(
+        service, len(rows), plan, dry_run=dry_run, stored="registry.subjects_upserted", actor=actor
+    )
 
 
 def record_relations(
@@ -277,13 +270,6 @@ def record_relations(
             state, rows, roles=roles, today=china_today(), actor=actor, department=department
         )
 
-    counts = write_batch(service, len(rows), plan, dry_run=dry_run)
-    if not dry_run:
-        log.info(
-            "registry.relations_recorded",
-            created=counts.created,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-            actor=actor,
-        )
-    return counts
+    return write_batch(
+        service, len(rows), plan, dry_run=dry_run, stored="registry.relations_recorded", actor=actor
+    )
