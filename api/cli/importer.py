@@ -15,6 +15,7 @@ from typing import Annotated, Any, BinaryIO, Protocol
 
 import typer
 from pydantic import BaseModel
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -292,7 +293,7 @@ def _batch(
     *,
     actor: str,
     department: str | None,
-    console: Any,
+    console: Console,
 ) -> None:
     rows = [line.row for line in batch if line.row is not None]
     numbers = [line.number for line in batch if line.row is not None]

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from engine import entries
-from engine.entries.registration import EntryCreate
+from engine.entries.schemas import EntryCreate
 from engine.registry import service as registry
 from engine.service import Service
 

@@ -123,6 +123,7 @@ class DecisionLog:
         if self._closed:
             raise NotReady("the decision log is closed")
         pending.loop = loop = asyncio.get_running_loop()
+        waiting: asyncio.Future[StoredDecision]
         pending.waiter = waiting = loop.create_future()
         waiting.add_done_callback(_observe)
         # Handed to the writer once per pass of the loop, with every other append of that

@@ -29,7 +29,8 @@ from typing import Any
 import structlog
 
 from engine.batches import Counts, Plan, Problem, parse_item, problems_of, write_batch
-from engine.entries.registration import EntryCreate, build_entry, registration_events
+from engine.entries.registration import build_entry, registration_events
+from engine.entries.schemas import EntryCreate
 from engine.errors import InvalidRequest
 from engine.service import Service
 from engine.state import Entry, State, Subject

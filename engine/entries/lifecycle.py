@@ -6,6 +6,7 @@ status, the list's repair rules) against the state caught up under the log lock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -44,7 +45,7 @@ def _invalid_state(entry: Entry, action: str, allowed: str) -> Conflict:
 def _transition(
     service: Service,
     entry_id: str,
-    check: Any,
+    check: Callable[[Entry, State], None],
     event_type: EventType,
     payload: dict[str, Any],
     *,

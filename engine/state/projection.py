@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeAlias
 
 from engine.state.facts import Entry, EntryStatus, Subject
 from engine.state.graph import CompactRoleGraph
@@ -103,11 +103,15 @@ class State:
         self.policy_version = payload["version"]
 
 
-def _status_handler(event_type: EventType) -> Any:
+# What ``State.apply`` calls for one event type: the state, the event's seq, its payload.
+Handler: TypeAlias = Callable[[State, int, Mapping[str, Any]], None]
+
+
+def _status_handler(event_type: EventType) -> Handler:
     return lambda state, _seq, payload: state._status_changed(event_type.value, payload)
 
 
-_HANDLERS: dict[str, Any] = {
+_HANDLERS: dict[str, Handler] = {
     EventType.subject_upserted.value: State._subject_upserted,
     EventType.relation_recorded.value: State._relation_recorded,
     EventType.entry_registered.value: State._entry_registered,

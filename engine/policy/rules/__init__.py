@@ -5,6 +5,7 @@
 in ``engine.rules.conditions``, the ruleset layout in ``engine.rules.policy``.
 """
 
-from engine.policy.rules.policy import RULES_PER_RULESET, CompiledPolicy, RulesetInfo, TriggerMatch
+from engine.policy.rules.policy import CompiledPolicy, RulesetInfo, TriggerMatch
+from measures.limits import RULES_PER_RULESET
 
 __all__ = ["RULES_PER_RULESET", "CompiledPolicy", "RulesetInfo", "TriggerMatch"]
