@@ -1,7 +1,7 @@
 """The running service: database, the fact state, the policy in force, and the one write path.
 
-Consistency across workers (docs/architecture.md): every worker keeps a ``State`` and catches up with
-the event log by sequence number before it answers, so a check sees every event committed
+Consistency across workers (docs/architecture.md): every worker keeps a ``State`` and catches up
+with the event log by sequence number before it answers, so a check sees every event committed
 before it started, whichever worker wrote it. The policy in force is itself an event
 (``policy.loaded``): a reload on one worker reaches every worker at its next catch-up.
 """
