@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import console, errors
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
 from api.routers import checks, decisions, entries, health, policy, registry, replay
@@ -29,7 +29,15 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
         yield
         service.close()
 
-    app = FastAPI(title="jrp", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="jrp",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Served by the console with the project's own copies: no CDN (offline networks).
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.service = service
     app.state.callers = callers
     errors.install(app)
@@ -42,4 +50,5 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(replay.router)
+    console.install(app)
     return app

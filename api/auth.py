@@ -69,10 +69,14 @@ class CallerRegistry:
 
     def authenticate(self, key: str) -> Caller | None:
         """The caller whose key this is, or None; compares every stored digest in constant time."""
-        digest = hash_key(key)
+        # No early exit in by_digest: the time taken does not depend on which entry matched.
+        return self.by_digest(hash_key(key))
+
+    def by_digest(self, digest: bytes) -> Caller | None:
+        """The caller whose key has this SHA-256 digest (a console session holds the digest,
+        never the key), or None; constant time like ``authenticate``."""
         found: Caller | None = None
         for stored, caller in self._entries:
-            # No early exit: the time taken does not depend on which entry matched.
             if hmac.compare_digest(stored, digest):
                 found = caller
         return found

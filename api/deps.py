@@ -66,11 +66,25 @@ def authorize(request: Request, *roles: Role) -> Caller:
 
 def _admitted(request: Request, token: str, roles: tuple[Role, ...]) -> Caller:
     """The caller of ``token`` when it holds any of ``roles``: 401, or 403 otherwise."""
-    caller = _authenticated(request, token)
+    return admit(_authenticated(request, token), roles)
+
+
+def admit(caller: Caller, roles: tuple[Role, ...]) -> Caller:
+    """``caller`` when it holds any of ``roles``, else 403: the one role check of every surface
+    (``/v1`` through ``require``/``authorize``, the console through its session)."""
     if not any(caller.has(role) for role in roles):
         needed = " or ".join(role.value for role in roles)
         raise Forbidden(f"this call needs the role {needed}")
     return caller
+
+
+PERSONAL_DATA_ROLES = (Role.registrar, Role.credit_office, Role.auditor)
+"""Roles that see personal ids and names whole; every other caller sees them masked."""
+
+
+def sees_personal_data(caller: Caller) -> bool:
+    """True when ``caller`` may see personal ids and names unmasked."""
+    return any(caller.has(role) for role in PERSONAL_DATA_ROLES)
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Caller]]:

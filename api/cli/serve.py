@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -57,7 +58,7 @@ def serve(
 
         demo_data.load(service)
         if settings.callers is None:
-            announce(callers_file)
+            announce(callers_file, base_url=f"http://{settings.host}:{settings.port}")
     structlog.get_logger("jrp").info(
         "serve.starting", host=settings.host, port=settings.port, workers=settings.workers
     )
@@ -82,6 +83,8 @@ def serve(
     del service, registry
     gc.unfreeze()
     gc.collect()
+    # One console secret for every worker, or a session signed by one is refused by the others.
+    os.environ.setdefault("JRP_CONSOLE_SECRET", secrets.token_urlsafe(32))
     os.environ.update(
         JRP_DB=settings.db,
         JRP_POLICY=str(settings.policy),

@@ -25,9 +25,13 @@ def demo_keys(callers_file: Path = DEMO_CALLERS) -> list[tuple[str, str]]:
     return pairs
 
 
-def announce(callers_file: Path = DEMO_CALLERS) -> None:
-    """Print the demo keys so a newcomer can try every endpoint from /docs."""
+def announce(callers_file: Path = DEMO_CALLERS, *, base_url: str | None = None) -> None:
+    """Print the demo keys so a newcomer can try every endpoint from /docs, and sign in to
+    the console (``base_url``/console/) with any of them."""
     console = Console(stderr=True, highlight=False)
     console.print("[bold]jrp demo[/]: these API keys are public; use them as 'Bearer <key>':")
     for name, key in demo_keys(callers_file):
         console.print(f"  {key:<20} {name}")
+    if base_url is not None:
+        console.print(f"console: {base_url}/console/  (sign in with one of the keys above)")
+        console.print(f"API docs: {base_url}/docs")

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from engine import entries
+from engine import checks, decisions, entries
 from engine.entries.schemas import EntryCreate
 from engine.registry import service as registry
 from engine.service import Service
@@ -151,4 +151,46 @@ def load(service: Service) -> None:
         entries.register(
             service, EntryCreate.model_validate(body), caller_name="demo", department=department
         )
+    _console_examples(service)
     log.info("demo.loaded", subjects=len(SUBJECTS), entries=len(service.state.entries))
+
+
+CHECKS: list[tuple[str, str, str, str]] = [
+    # (department, caller, subject, matter): decisions for the console's log and statistics.
+    ("finance", "某市财政局(政府采购监管)", "91440101000010014P", "government_procurement"),
+    ("finance", "某市财政局(政府采购监管)", "440106198001010115", "government_procurement"),
+    ("finance", "某市财政局(政府采购监管)", "91440101000010030D", "government_procurement"),
+    ("housing_construction", "某市住房和城乡建设局", "91440101000010022J", "bidding"),
+    ("housing_construction", "某市住房和城乡建设局", "91440101000010049A", "bidding"),
+    ("tax", "某市税务局", "91440101000010030D", "tax_administration"),
+]
+
+
+def _console_examples(service: Service) -> None:
+    """Checks with feedback and one objection, so every console page shows something real."""
+    for department, caller, subject_id, matter in CHECKS:
+        if matter not in service.policy.bundle.vocabulary.matters:
+            continue
+        request = checks.CheckRequest(subject_id=subject_id, matter=matter, reference="示例")
+        stored = service.decisions.append(
+            checks.draft(service, request, caller=caller, department=department)
+        )
+        for position, hit in enumerate(stored.response["hits"][:1]):
+            decisions.report_feedback(
+                service.engine,
+                stored.decision_id,
+                measure_id=hit["measure_id"],
+                executed=position == 0 and department != "housing_construction",
+                note="示例反馈",
+                caller=caller,
+                department=department,
+            )
+    penalties = [e for e in service.state.entries.values() if e.list == "administrative_penalty"]
+    if penalties:
+        entries.raise_objection(
+            service,
+            penalties[0].id,
+            "当事人称已整改并申请复核(示例)",
+            actor="某市发展改革委(信用主管部门)",
+            department="ndrc",
+        )

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from engine.checks import answer
+from engine.decisions.queries import require_decision
 from engine.policy.versions import PolicyVersions, compile_policy
 from engine.state import State
 from engine.store import events, snapshot
@@ -63,27 +64,29 @@ def replay(
     until: dt.datetime | None = None,
     bundle: Bundle | None = None,
     progress: Progress | None = None,
+    decision_id: str | None = None,
 ) -> ReplayReport:
     """Recompute the decisions made in [since, until) under their own policy or ``bundle``.
 
     A time without offset is China time; one outside the service's range is a 422 naming
-    ``since`` or ``until`` (``engine.timing``).
+    ``since`` or ``until`` (``engine.timing``). ``decision_id`` selects that one decision.
     """
     since = None if since is None else in_utc(since, field="since")
     until = None if until is None else in_utc(until, field="until")
     versions = PolicyVersions(engine)
     override = compile_policy(bundle) if bundle is not None else None
     report = ReplayReport()
+    selection = _Selection(since, until, decision_id)
     try:
         with Session(engine) as session:
-            total = _count(session, since, until)
+            total = _count(session, selection)
             # Start from the newest snapshot the first decision's position allows (a snapshot
             # at seq N is the state the log gives at N), then go forward event by event.
-            first = _first_event_seq(session, since, until)
+            first = _first_event_seq(session, selection)
             state = (snapshot.load(engine, at_most=first) if first is not None else None) or State()
             event_rows = events.read_facts(session, after=state.seq)
             pending = next(event_rows, None)
-            for decision in _decisions(engine, since, until):
+            for decision in _decisions(engine, selection):
                 while pending is not None and pending[0] <= decision.event_seq:
                     state.apply(*pending)
                     pending = next(event_rows, None)
@@ -111,35 +114,57 @@ def replay(
     return report
 
 
-def _filtered(query: Any, since: dt.datetime | None, until: dt.datetime | None) -> Any:
-    if since is not None:
-        query = query.where(col(Decision.decided_at) >= since)
-    if until is not None:
-        query = query.where(col(Decision.decided_at) < until)
+def replay_decision(engine: Engine, decision_id: str) -> dict[str, Any]:
+    """Replay one logged decision under its recorded policy (the same code as ``replay``).
+
+    ``{"decision_id", "identical", "recorded", "replayed"}``; NotFound ``unknown_decision``.
+    """
+    with Session(engine) as session:
+        recorded = require_decision(session, decision_id)
+    report = replay(engine, decision_id=decision_id)
+    replayed = report.changed[0]["replayed"] if report.changed else recorded.response
+    return {
+        "decision_id": decision_id,
+        "identical": report.identical == 1,
+        "recorded": recorded.response,
+        "replayed": replayed,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    since: dt.datetime | None
+    until: dt.datetime | None
+    decision_id: str | None
+
+
+def _filtered(query: Any, selection: _Selection) -> Any:
+    if selection.since is not None:
+        query = query.where(col(Decision.decided_at) >= selection.since)
+    if selection.until is not None:
+        query = query.where(col(Decision.decided_at) < selection.until)
+    if selection.decision_id is not None:
+        query = query.where(col(Decision.decision_id) == selection.decision_id)
     return query
 
 
-def _first_event_seq(
-    session: Session, since: dt.datetime | None, until: dt.datetime | None
-) -> int | None:
-    query = _filtered(select(sa.func.min(Decision.event_seq)), since, until)
+def _first_event_seq(session: Session, selection: _Selection) -> int | None:
+    query = _filtered(select(sa.func.min(Decision.event_seq)), selection)
     found = session.exec(query).one()
     return None if found is None else int(found)
 
 
-def _count(session: Session, since: dt.datetime | None, until: dt.datetime | None) -> int:
-    query = _filtered(select(sa.func.count()).select_from(Decision), since, until)
+def _count(session: Session, selection: _Selection) -> int:
+    query = _filtered(select(sa.func.count()).select_from(Decision), selection)
     return int(session.exec(query).one())
 
 
-def _decisions(
-    engine: Engine, since: dt.datetime | None, until: dt.datetime | None
-) -> Iterator[Any]:
+def _decisions(engine: Engine, selection: _Selection) -> Iterator[Any]:
     """What replay needs of each decision (Core rows: ORM objects cost more than the replay)."""
     table = DECISION_TABLE.c
     columns = (table.decision_id, table.request, table.response, table.policy_version,
                table.event_seq)  # fmt: skip
-    query = _filtered(sa.select(*columns), since, until).order_by(table.event_seq, table.seq)
+    query = _filtered(sa.select(*columns), selection).order_by(table.event_seq, table.seq)
     # A separate connection streams decisions while the session's own reads the event log.
     with engine.connect() as reader:
         yield from reader.execution_options(yield_per=2000).execute(query)

@@ -1,0 +1,24 @@
+// Draws the console's charts from the JSON data blocks the pages embed (no inline script).
+(function () {
+  "use strict";
+  function draw(element) {
+    var source = document.getElementById(element.getAttribute("data-chart"));
+    if (!source || typeof echarts === "undefined") { return; }
+    var data = JSON.parse(source.textContent);
+    var chart = echarts.init(element, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      textStyle: { fontFamily: "Noto Sans CJK SC, Noto Sans SC, sans-serif" },
+      tooltip: { trigger: "axis" },
+      legend: { top: 0 },
+      grid: { left: 48, right: 16, top: 36, bottom: 48 },
+      xAxis: { type: "category", data: data.categories, axisLabel: { interval: 0, rotate: data.categories.length > 8 ? 30 : 0 } },
+      yAxis: { type: "value", max: data.percent ? 100 : null, axisLabel: { formatter: data.percent ? "{value}%" : "{value}" } },
+      series: data.series.map(function (s) { return { name: s.name, type: data.kind || "bar", data: s.data }; })
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-chart]"), draw);
+  });
+})();
