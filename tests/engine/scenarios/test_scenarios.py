@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.scenario_runner import SCENARIOS, load, run_step, start
+from tests.engine.scenarios.scenario_runner import SCENARIOS, load, run_step, start
 
 CASES = sorted(SCENARIOS.glob("*.yaml"))
 

@@ -30,9 +30,9 @@ from engine.service import Service
 from engine.settings import SHIPPED_POLICY_DIR, Settings
 from engine.store.events import EventType, NewEvent
 from engine.timing import CHINA
-from tests.conftest import FIXTURES
+from tests.conftest import CASES_DIR, FIXTURES
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "cases" / "scenarios"
+SCENARIOS = CASES_DIR / "scenarios"
 
 
 def bundle_dir(name: str) -> Path:

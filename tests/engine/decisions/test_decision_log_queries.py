@@ -20,7 +20,7 @@ from engine.decisions.canonical import canonical_record, chain_hash, encode_json
 from engine.decisions.queries import encode_cursor
 from engine.errors import InvalidRequest, NotFound
 from engine.store import db
-from tests.engine.test_decision_log import ORG, PERSON, T0, make_draft
+from tests.engine.decisions.test_decision_log import ORG, PERSON, T0, make_draft
 
 
 @pytest.fixture
