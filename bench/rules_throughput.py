@@ -46,7 +46,7 @@ def run(scenario: str, seconds: float) -> None:
     """Measure one scenario in this process and print its lines."""
     from engine.policy.bundles import load_bundle
     from engine.policy.rules import CompiledPolicy
-    from tests.engine.rules_helpers import make_bundle
+    from tests.engine.policy.rules.rules_helpers import make_bundle
 
     cases: dict[str, Callable[[int], Any]] = {}
     if scenario == "shipped":

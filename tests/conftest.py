@@ -18,7 +18,10 @@ from sqlalchemy.engine import Engine
 
 from engine.store import db
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+"""The project root (tests/ is directly below it)."""
+FIXTURES = ROOT / "tests" / "fixtures"
+CASES_DIR = ROOT / "tests" / "cases"
 CONTRACT_BUNDLE = FIXTURES / "bundles" / "contract_example"
 TEST_DB = os.environ.get("JRP_TEST_DB", "sqlite")
 PG_URL = os.environ.get("JRP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

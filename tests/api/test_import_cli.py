@@ -20,7 +20,7 @@ from engine.store import db
 from engine.store.db import session_scope
 from measures.loader import load_bundle
 from tests.conftest import CONTRACT_BUNDLE
-from tests.engine.test_registry import org, person, wrong_check
+from tests.engine.registry.test_registry import org, person, wrong_check
 
 
 @pytest.fixture(autouse=True)

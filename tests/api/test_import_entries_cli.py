@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.api.test_import_cli import _keep_logging, reopened, run, served, write_csv
-from tests.engine.test_registry import org, wrong_check
+from tests.engine.registry.test_registry import org, wrong_check
 
 __all__ = ["_keep_logging", "served"]  # fixtures used by name
 

@@ -18,7 +18,7 @@ from engine.store.events import EventType, NewEvent
 from engine.store.tables import Event
 from measures.schema import SubjectKind
 from tests.api.conftest import Running, auth
-from tests.engine.test_registry import (
+from tests.engine.registry.test_registry import (
     ambiguous_id,
     org,
     person,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli.verify import verify
 from engine.decisions import DecisionLog
-from tests.engine.test_decision_log import make_draft
+from tests.engine.decisions.test_decision_log import make_draft
 
 runner = CliRunner()
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.api.conftest import auth, write_callers
 from tests.conftest import CONTRACT_BUNDLE
-from tests.engine.test_registry import org
+from tests.engine.registry.test_registry import org
 from tests.serving import ServeProcess, ServerNotReady
 
 WRITERS, ENTRIES_EACH, CHECKERS = 3, 6, 3

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine.policy.rules import CompiledPolicy
 from engine.policy.rules.conditions import classify, number_key, string_key
 from measures.schema import AllOf, AnyOf, Comparison, Condition
-from tests.engine.rules_helpers import make_bundle, reference_holds
+from tests.engine.policy.rules.rules_helpers import make_bundle, reference_holds
 
 FIELDS = ["a", "b", "c"]
 NUMBERS = st.one_of(

@@ -196,7 +196,11 @@ rows_strategy = st.lists(
 )
 
 
-@settings(max_examples=200)
+# No deadline: an example checks up to 30 rows against a model for 7 subjects x 13 days x 2
+# role sets, and the first one also pays for warming caches; on the shared 2-core machine,
+# with another xdist worker busy, that crossed Hypothesis's 200 ms default now and then
+# (DeadlineExceeded, then Flaky on the fast re-run). Correctness, not speed, is tested here.
+@settings(max_examples=200, deadline=None)
 @given(rows_strategy, st.integers(0, 30))
 def test_matches_a_brute_force_model(rows: list[Row], split: int) -> None:
     model: dict[tuple[str, str, str, date], RoleHolding] = {}

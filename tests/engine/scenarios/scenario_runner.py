@@ -12,11 +12,16 @@ Steps:
   check:      {subject_id, matter, as_of}
               expect: {outcome, binding_outcome, incentives_withheld, known_subject,
                        hits: [{measure_id, entry, via?, until?}]}   (hits compared in order)
+
+A check goes the way ``POST /v1/checks`` goes (``tests.checking.decide``: catch-up, answer,
+decision log append) and its expectations are compared with the logged decision's response.
+Every check step must say what it expects (``expect`` naming at least one of the keys above,
+or ``expect_error``): a check that asserts nothing would let a golden case pass vacuously, so
+``check_expectations`` refuses the scenario instead.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +34,37 @@ from engine.errors import JrpError
 from engine.service import Service
 from engine.settings import SHIPPED_POLICY_DIR, Settings
 from engine.store.events import EventType, NewEvent
-from engine.timing import CHINA
-from tests.conftest import FIXTURES
+from tests.checking import decide
+from tests.conftest import CASES_DIR, FIXTURES
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "cases" / "scenarios"
+SCENARIOS = CASES_DIR / "scenarios"
+
+
+CHECK_EXPECTATIONS = ("outcome", "binding_outcome", "incentives_withheld", "known_subject", "hits")
+HIT_KEYS = ("measure_id", "entry", "via", "until")
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be run as written (not a failed expectation)."""
+
+
+def check_expectations(step: dict[str, Any], where: str) -> None:
+    """Refuse a check step that would assert nothing, or that names an unknown expectation."""
+    if "check" not in step:
+        return
+    if "expect_error" in step:
+        return
+    if "expect" not in step:
+        raise ScenarioError(f"{where}: a check step needs expect (or expect_error)")
+    expect = step["expect"]
+    if not isinstance(expect, dict) or not expect:
+        raise ScenarioError(f"{where}: expect must name at least one of {CHECK_EXPECTATIONS}")
+    unknown = sorted(set(expect) - set(CHECK_EXPECTATIONS))
+    if unknown:
+        raise ScenarioError(f"{where}: unknown expectations {unknown}; known: {CHECK_EXPECTATIONS}")
+    for hit in expect.get("hits", []):
+        if not isinstance(hit, dict) or not {"measure_id", "entry"} <= set(hit) <= set(HIT_KEYS):
+            raise ScenarioError(f"{where}: a hit names measure_id, entry, via?, until?: {hit}")
 
 
 def bundle_dir(name: str) -> Path:
@@ -62,11 +94,12 @@ def start(db_url: str, scenario: dict[str, Any]) -> ScenarioRun:
 
 
 def run_step(run: ScenarioRun, step: dict[str, Any], where: str) -> None:
-    """Execute one step and assert its expectations."""
+    """Execute one step and assert its expectations (``where`` names the file and step)."""
+    check_expectations(step, where)
     (kind,) = [k for k in step if not k.startswith("expect")]
     handler = _STEPS[kind]
     try:
-        handler(run, step[kind], step)
+        handler(run, step[kind], step, where)
     except JrpError as exc:
         expected = step.get("expect_error")
         assert expected == exc.code, f"{where}: unexpected error {exc.code}: {exc.message}"
@@ -74,7 +107,9 @@ def run_step(run: ScenarioRun, step: dict[str, Any], where: str) -> None:
     assert "expect_error" not in step, f"{where}: expected error {step['expect_error']}"
 
 
-def _subjects(run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, Any]) -> None:
+def _subjects(
+    run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, Any], _where: str
+) -> None:
     new = [
         NewEvent(
             EventType.subject_upserted,
@@ -86,7 +121,9 @@ def _subjects(run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, An
     run.service.write(lambda _session, _state: new)
 
 
-def _relations(run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, Any]) -> None:
+def _relations(
+    run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, Any], _where: str
+) -> None:
     new = [
         NewEvent(
             EventType.relation_recorded,
@@ -103,7 +140,7 @@ def _relations(run: ScenarioRun, items: list[dict[str, Any]], _step: dict[str, A
     run.service.write(lambda _session, _state: new)
 
 
-def _entry(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None:
+def _entry(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any], where: str) -> None:
     body = {k: v for k, v in spec.items() if k not in ("as", "department", "key")}
     body["subject_id"] = run.subject(body["subject_id"])
     answer = entries.register(
@@ -115,15 +152,17 @@ def _entry(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None
     )
     run.entry_ids[spec["as"]] = answer["entry"]["id"]
     if "expect_triggered" in step:
-        assert [t["memorandum_id"] for t in answer["triggered"]] == step["expect_triggered"]
+        triggered = [t["memorandum_id"] for t in answer["triggered"]]
+        assert triggered == step["expect_triggered"], f"{where}: triggered {triggered}"
     if "expect_derived" in step:
-        assert [d["entry"]["list"] for d in answer["derived"]] == step["expect_derived"]
+        derived = [d["entry"]["list"] for d in answer["derived"]]
+        assert derived == step["expect_derived"], f"{where}: derived {derived}"
     for index, derived in enumerate(answer["derived"]):
         run.entry_ids[f"{spec['as']}.derived{index}"] = derived["entry"]["id"]
 
 
 def _lifecycle(action: str) -> Any:
-    def handler(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None:
+    def handler(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any], where: str) -> None:
         entry_id = run.entry(spec["entry"])
         who = {"actor": "scenario", "department": spec.get("department", "ndrc")}
         if action == "revoke":
@@ -137,30 +176,24 @@ def _lifecycle(action: str) -> Any:
         else:
             view = entries.repair(run.service, entry_id, spec.get("note"), **who)
         if "expect_status" in step:
-            assert view["status"] == step["expect_status"]
+            assert view["status"] == step["expect_status"], f"{where}: status {view['status']}"
 
     return handler
 
 
-def _check(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None:
-    service = run.service
+def _check(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any], where: str) -> None:
     request = checks.CheckRequest.model_validate(
         {**spec, "subject_id": run.subject(spec["subject_id"])}
     )
-    normalized = checks.normalized_request(
-        request,
-        vocabulary_matters=service.policy.bundle.vocabulary.matters,
-        now=dt.datetime.now(CHINA),
-    )
-    service.catch_up()
-    with service.state.lock:
-        body = checks.answer(service.state, service.policy.runtime, normalized, decision_id="x")
-    expect = step.get("expect", {})
+    decision = decide(run.service, request, caller="scenario", department="scenario")
+    body = decision.response
+    assert body["decision_id"] == decision.decision_id, where
+    expect = step.get("expect", {})  # none only with expect_error (check_expectations)
     reverse = {v: k for k, v in run.entry_ids.items()}
     names = {v: k for k, v in run.aliases.items()}
     for key in ("outcome", "binding_outcome", "incentives_withheld", "known_subject"):
         if key in expect:
-            assert body[key] == expect[key], f"{key}: {body[key]!r} != {expect[key]!r}"
+            assert body[key] == expect[key], f"{where}: {key} {body[key]!r} != {expect[key]!r}"
     if "hits" in expect:
         got = [
             {
@@ -182,7 +215,7 @@ def _check(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any]) -> None
             }
             for hit in expect["hits"]
         ]
-        assert got == wanted
+        assert got == wanted, f"{where}: hits"
 
 
 _STEPS = {

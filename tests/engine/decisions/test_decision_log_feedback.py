@@ -16,7 +16,7 @@ from engine.decisions import (
 )
 from engine.errors import Forbidden, InvalidRequest
 from engine.store import db
-from tests.engine.test_decision_log import make_draft
+from tests.engine.decisions.test_decision_log import make_draft
 
 
 def _decide(engine: Engine, hits: Sequence[str], department: str = "finance") -> StoredDecision:

@@ -1,8 +1,8 @@
 """Golden cases for trigger and derivation evaluation: tests/cases/triggers/*.yaml.
 
 A case holds a bundle (``bundle:`` with ``memoranda``, optional ``derivations`` and ``lists``,
-built with tests.engine.rules_helpers.make_bundle; or ``bundle_dir:`` relative to the project
-root), ``entries`` (``list``, ``subject_kind``, ``attributes``, ``expect``: the matching
+built with ``rules_helpers.make_bundle``; or ``bundle_dir:`` relative to the project root),
+``entries`` (``list``, ``subject_kind``, ``attributes``, ``expect``: the matching
 triggers as ``memorandum-id/index`` in bundle order) and ``derivations`` (``list``,
 ``window_counts``, ``expect``: derivation ids).
 """
@@ -18,10 +18,10 @@ import yaml
 from engine.policy.rules import CompiledPolicy
 from measures.bundle import Bundle
 from measures.loader import load_bundle
-from tests.engine.rules_helpers import make_bundle
+from tests.conftest import CASES_DIR, ROOT
+from tests.engine.policy.rules.rules_helpers import make_bundle
 
-ROOT = Path(__file__).resolve().parents[2]
-CASES = sorted((ROOT / "tests" / "cases" / "triggers").glob("*.yaml"))
+CASES = sorted((CASES_DIR / "triggers").glob("*.yaml"))
 
 
 def _bundle(case: dict[str, Any]) -> Bundle:

@@ -15,7 +15,7 @@ from _common import ROOT, rss_mib
 sys.path.insert(0, str(ROOT))
 
 from engine.policy.rules import CompiledPolicy
-from tests.engine.rules_helpers import make_bundle
+from tests.engine.policy.rules.rules_helpers import make_bundle
 
 
 def cycle(number: int) -> None:

@@ -14,7 +14,7 @@ from engine.decisions import DecisionLog, VerifyResult, verify
 from engine.decisions.canonical import record_hash
 from engine.store import db
 from engine.store.tables import DECISION_TABLE
-from tests.engine.test_decision_log import make_draft
+from tests.engine.decisions.test_decision_log import make_draft
 
 LENGTH = 12
 

@@ -22,7 +22,7 @@ from engine.store.events import EventType, NewEvent, read_facts
 from measures.schema import SubjectKind
 from tests.checking import decide
 from tests.conftest import CONTRACT_BUNDLE
-from tests.engine.test_registry import org, person, relation_item, subject_item
+from tests.engine.registry.test_registry import org, person, relation_item, subject_item
 
 
 def facts(state: State) -> dict[str, Any]:

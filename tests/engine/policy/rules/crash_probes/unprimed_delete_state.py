@@ -4,7 +4,8 @@
 ``delete_state`` on each: dies with ``free(): invalid pointer`` on durable_rules 2.0.28 in most
 heap layouts (undefined behaviour: in some it corrupts memory silently instead).
 ``primed``: the same after a fact matching a prime rule created each session: prints
-"survived". Run as ``python unprimed_delete_state.py unprimed|primed``.
+"survived". Run as ``python unprimed_delete_state.py unprimed|primed``; the tests run
+``primed`` only (an undefined-behaviour crash cannot be asserted; ``unprimed`` is for hand runs).
 """
 
 from __future__ import annotations

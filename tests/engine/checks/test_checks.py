@@ -11,7 +11,7 @@ from engine.errors import InvalidRequest
 from engine.registry.identifiers import subject_id_problem
 from engine.timing import CHINA
 from measures.schema import SubjectKind
-from tests.engine.test_registry import ambiguous_id, org, person, wrong_check
+from tests.engine.registry.test_registry import ambiguous_id, org, person, wrong_check
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=CHINA)
 MATTERS = {"bidding": "招标投标"}

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
+
 pytestmark = pytest.mark.subprocess
 
-ROOT = Path(__file__).resolve().parents[2]
 PROBES = Path(__file__).resolve().parent / "crash_probes"
 
 
@@ -51,18 +51,11 @@ def test_close_and_recompile_in_a_loop() -> None:
     assert _rss_growth(result) < 2.0, result.stdout
 
 
-def test_delete_state_needs_a_primed_session() -> None:
-    layouts = (0, 100, 1000, 5000, 20000)
-    for padding in layouts:
+def test_delete_state_survives_on_primed_sessions() -> None:
+    # The adapter primes every session before delete_state. Unprimed, delete_state is
+    # undefined behaviour (it crashes in most heap layouts, not all): that hazard cannot be
+    # asserted, so ``unprimed_delete_state.py unprimed`` is run by hand, not here.
+    for padding in (0, 100, 1000, 5000, 20000):
         primed = _run("unprimed_delete_state.py", "primed", padding=padding)
         assert primed.returncode == 0, f"padding {padding}: {primed.stderr[-3000:]}"
         assert primed.stdout.strip() == "survived"
-    # The hazard itself is undefined behaviour: it crashes in most heap layouts, not all, and
-    # seen once on a loaded machine, in none of these. Whether it still shows is worth knowing
-    # (priming may have become unneeded) but is no regression of ours: a warning, not a failure.
-    crashes = [
-        _run("unprimed_delete_state.py", "unprimed", padding=padding).returncode != 0
-        for padding in layouts
-    ]
-    if not any(crashes):
-        warnings.warn("unprimed delete_state did not crash in any layout", stacklevel=1)

@@ -17,7 +17,7 @@ from engine.store.events import EventType, NewEvent
 from engine.store.freshness import Freshness
 from engine.store.heads import AsyncLogHead, LogHead
 from tests.conftest import CONTRACT_BUNDLE
-from tests.engine.test_registry import org, subject_item
+from tests.engine.registry.test_registry import org, subject_item
 
 
 class SlowCatchUp:

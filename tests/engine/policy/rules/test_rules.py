@@ -15,7 +15,7 @@ from engine.policy.rules import RULES_PER_RULESET, CompiledPolicy, TriggerMatch,
 from engine.policy.rules.adapter import RuleHost, check_property_names, fnv1a_32
 from measures import InvalidBundle
 from measures.schema import AllOf, AnyOf, Comparison
-from tests.engine.rules_helpers import make_bundle, reference_holds
+from tests.engine.policy.rules.rules_helpers import make_bundle, reference_holds
 
 
 def _gte(field: str, value: Any) -> dict[str, Any]:

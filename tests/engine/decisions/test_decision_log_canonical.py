@@ -21,7 +21,7 @@ from engine.decisions.canonical import (
 )
 from engine.store import db
 from engine.store.dialect import is_postgresql
-from tests.engine.test_decision_log import expected_hash, make_draft
+from tests.engine.decisions.test_decision_log import expected_hash, make_draft
 
 # What a check's request and response may carry, and what JSON round trips disturb:
 # Chinese and astral text, escapes, nesting, nulls, and floats PostgreSQL JSONB rewrites.

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog, verify
 from engine.store import pg_append
-from tests.engine.test_decision_log import all_seqs, make_draft
+from tests.engine.decisions.test_decision_log import all_seqs, make_draft
 
 # The one-round-trip append is PostgreSQL's (SQLite locks the whole file instead).
 pytestmark = pytest.mark.postgresql_only

@@ -20,7 +20,7 @@ from engine.decisions.canonical import record_hash
 from engine.decisions.queries import encode_cursor
 from engine.errors import InvalidRequest, NotFound
 from engine.store import db
-from tests.engine.test_decision_log import ORG, PERSON, T0, make_draft
+from tests.engine.decisions.test_decision_log import ORG, PERSON, T0, make_draft
 
 
 @pytest.fixture
