@@ -5,7 +5,7 @@ applying the whole log: at city scale the log holds millions of events, and appl
 one by one takes minutes, loading a snapshot seconds.
 
 A snapshot is a pure function of the log: ``restore(dump(state))`` equals ``state``, and
-``state`` is what applying events 1..seq gives (``tests/engine/test_snapshot.py`` pins both).
+``state`` is what applying events 1..seq gives (``tests/engine/store/test_snapshot.py`` pins both).
 It is a cache, never a source of truth: one that is missing, of another format, of another
 Python, or damaged is ignored and the log is applied instead.
 

@@ -7,7 +7,7 @@ does, without ``durable.engine.Host``: the Host starts timer threads that crash 
 action is a name: the engine queues one action message per matching rule, and ``post`` reads
 them (2-4x faster than the Host's action machinery, measured in bench/rules_throughput.py).
 
-Workarounds, each pinned by tests/engine/test_rules*.py:
+Workarounds, each pinned by tests/engine/policy/rules/test_rules*.py:
 
 - One fixed sid per ruleset and at most one fact alive in it: assert, read the actions,
   retract. Every rule matching a *fact* fires (an *event* fires one rule only, notes). Nothing
@@ -16,7 +16,7 @@ Workarounds, each pinned by tests/engine/test_rules*.py:
   evaluation's token, which the engine hands back inside the fact.
 - A ruleset's sid state is first created by a "prime" fact matching a dedicated rule:
   ``delete_state`` on sessions created by partly matched facts crashes the process (notes;
-  ``free(): invalid pointer``, tests/engine/crash_probes/unprimed_delete_state.py), and
+  ``free(): invalid pointer``, tests/engine/policy/rules/crash_probes/unprimed_delete_state.py), and
   releasing a ruleset without ``delete_state`` leaks ~0.6 MiB.
 - Every rule's first test is on a property only our facts carry (engine.rules.policy), so no
   rule matches the session's own state object, which durable also evaluates as a fact.

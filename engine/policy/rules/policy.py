@@ -1,7 +1,7 @@
 """A policy bundle compiled to durable_rules rulesets: which triggers an entry fires, which
 derivations a window count meets.
 
-Layout (docs/rule-engine.md; pinned in tests/engine/test_rules_durable.py and
+Layout (docs/rule-engine.md; pinned in tests/engine/policy/rules/test_rules_durable.py and
 test_rules.py): a message fails (engine code 303) when more than 64 matched condition nodes
 wait on durable's evaluation stack, and a node with 512 children testing one field breaks the
 ruleset (more freezes the process). Every rule here starts with its own always-true marker
