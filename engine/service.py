@@ -1,7 +1,7 @@
 """The running service: database, the fact state, the policy in force, and the one write path.
 
-Consistency across workers (docs/architecture.md): every worker keeps a ``State`` and catches up with
-the event log by sequence number before it answers, so a check sees every event committed
+Consistency across workers (docs/architecture.md): every worker keeps a ``State`` and catches
+up with the event log by sequence number before it answers, so a check sees every event committed
 before it started, whichever worker wrote it. The policy in force is itself an event
 (``policy.loaded``): a reload on one worker reaches every worker at its next catch-up.
 """
@@ -198,10 +198,13 @@ class Service:
             runtime = self.policies.get(self.state.policy_version).runtime
             if runtime is self._prepared:
                 registered = EventType.entry_registered.value
+                resolved = EventType.objection_resolved.value  # a correction: fresh triggers
                 runtime.prepare(
-                    self.state.entries[payload["entry"]["id"]]
+                    self.state.entries[
+                        payload["entry"]["id"] if event_type == registered else payload["entry_id"]
+                    ]
                     for _seq, event_type, payload in rows
-                    if event_type == registered
+                    if event_type in (registered, resolved)
                 )
             else:
                 runtime.prepare(self.state.entries.values())

@@ -159,8 +159,9 @@ def feedback_stats(session: Session) -> list[dict[str, Any]]:
     - ``checks``: decisions the department made;
     - ``checks_with_hits``: those with at least one hit;
     - ``feedback_received``: those with feedback on at least one hit;
-    - ``fed_back``: those with hits where every hit has feedback (docs/domain.md#feedback-statistics: a check counts
-      as fed back only when every hit has feedback); checks without hits never count;
+    - ``fed_back``: those with hits where every hit has feedback
+      (docs/domain.md#feedback-statistics: a check counts as fed back only when every hit
+      has feedback); checks without hits never count;
     - ``hits``, ``hits_with_feedback``: hits over all its checks, and those with feedback;
     - ``executed``: hits whose latest feedback says executed;
     - ``execution_rate``: executed / hits_with_feedback, None when no hit has feedback.
