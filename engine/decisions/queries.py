@@ -61,6 +61,8 @@ def list_decisions(
         query = query.where(col(Decision.seq) > decode_cursor(cursor))
     if subject_id is not None:
         query = query.where(Decision.subject_id == subject_id)
+    if entry_id is not None and "\x00" in entry_id:  # no stored id has one; PostgreSQL refuses
+        raise _invalid("entry_id", "is not an entry id")
     if entry_id is not None:  # decisions with a hit from that entry (the decision-hit index)
         hits = select(DecisionHit.decision_seq).where(DecisionHit.entry_id == entry_id)
         query = query.where(col(Decision.seq).in_(hits))

@@ -74,6 +74,11 @@ def access_page(
             "limit out of range",
             details=[{"field": "limit", "message": f"must be between 1 and {MAX_LIMIT}"}],
         )
+    if subject_id is not None and "\x00" in subject_id:  # PostgreSQL refuses NUL in text
+        raise InvalidRequest(
+            "subject_id is not an id",
+            details=[{"field": "subject_id", "message": "is not a subject id"}],
+        )
     query = sa.select(_A.id, _A.caller, _A.department, _A.subject_id, _A.route, _A.accessed_at)
     if subject_id is not None:
         query = query.where(_A.subject_id == subject_id.strip().upper())

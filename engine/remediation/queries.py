@@ -70,7 +70,10 @@ def entry_decisions(
     if not 1 <= limit <= MAX_LIMIT:
         raise _invalid("limit", f"must be between 1 and {MAX_LIMIT}")
     after = _seq_cursor(cursor)
-    service.catch_up()
+    # An entry's department never changes: the state as it is decides, unless the entry is
+    # not there yet (registered by another worker a moment ago): then catch up first.
+    if entry_id not in service.state.entries:
+        service.catch_up()
     entry = get_entry(service.state, entry_id)
     if not any_department and entry.department != department:
         raise Forbidden(f"entry {entry_id} belongs to department {entry.department}")

@@ -403,3 +403,36 @@ def test_persons_are_masked_for_other_roles_and_every_read_is_logged(running: Ru
     register(running, djd(org(20)))
     running.client.get(f"/v1/subjects/{org(20)}", headers=auth("finance"))
     assert len(running.client.get("/v1/audit/access", headers=auth("auditor")).json()["items"]) == 2
+
+
+def test_import_counts_an_entry_registered_over_http_as_unchanged(running: Running) -> None:
+    from engine import entries
+
+    body = djd(org(21))
+    stored = register(running, body)
+    counts = entries.import_rows(running.service, [body], department="court")
+    assert (counts.created, counts.unchanged) == (0, 1)
+    assert [e.id for e in running.service.state.entries_of(org(21))] == [stored["id"]]
+
+
+def test_no_client_text_makes_the_new_routes_fail(running: Running) -> None:
+    reads = {
+        "/v1/decisions?entry_id=a%00b": ("auditor", 422),
+        "/v1/entries/a%00b/decisions": ("auditor", 404),
+        "/v1/audit/access?subject_id=a%00b": ("auditor", 422),
+        "/v1/audit/access?since=2025-01-01T00:00:00%00": ("auditor", 422),
+        "/v1/objections?cursor=a%00b": ("admin", 422),
+        "/v1/objections?status=maybe": ("admin", 422),
+        "/v1/notices?cursor=%00": ("admin", 422),
+        "/v1/entries/x/decisions?cursor=%00": ("admin", 422),
+    }
+    for path, (who, status) in reads.items():
+        assert running.client.get(path, headers=auth(who)).status_code == status, path
+    entry = register(running, djd(org(22)))
+    nul = objection(running, entry["id"], reason="a\x00b")
+    assert nul.status_code == 422
+    assert objection(running, "a%00b").status_code == 404
+    assert objection(running, entry["id"], received_on="2025-13-01").status_code == 422
+    assert objection(running, entry["id"]).status_code == 200
+    bad = resolve(running, entry["id"], outcome="corrected", attributes={"amount": "\x00"})
+    assert bad.status_code == 422
