@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from api import console, errors
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
-from api.routers import checks, decisions, entries, health, policy, registry, replay
+from api.routers import (
+    checks,
+    credit_office,
+    decisions,
+    entries,
+    health,
+    policy,
+    registry,
+    replay,
+)
 from engine.service import Service
 
 DESCRIPTION = """
@@ -51,4 +60,5 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(entries.router)
     app.include_router(replay.router)
     console.install(app)
+    app.include_router(credit_office.router)
     return app

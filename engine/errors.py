@@ -38,6 +38,7 @@ class Code(StrEnum):
     not_repairable = "not_repairable"
     repair_too_early = "repair_too_early"
     idempotency_conflict = "idempotency_conflict"
+    duplicate_entry = "duplicate_entry"
     # 422: the request or a policy bundle breaks a rule of the contract
     invalid_request = "invalid_request"
     invalid_policy = "invalid_policy"

@@ -199,10 +199,13 @@ class Service:
             runtime = self.policies.get(self.state.policy_version).runtime
             if runtime is self._prepared:
                 registered = EventType.entry_registered.value
+                resolved = EventType.objection_resolved.value  # a correction: fresh triggers
                 runtime.prepare(
-                    self.state.entries[payload["entry"]["id"]]
+                    self.state.entries[
+                        payload["entry"]["id"] if event_type == registered else payload["entry_id"]
+                    ]
                     for _seq, event_type, payload in rows
-                    if event_type == registered
+                    if event_type in (registered, resolved)
                 )
             else:
                 runtime.prepare(self.state.entries.values())

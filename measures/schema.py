@@ -78,17 +78,46 @@ BOTH_KINDS: tuple[SubjectKind, ...] = (SubjectKind.org, SubjectKind.person)
 # --- vocabulary.yaml -------------------------------------------------------------------------
 
 
+class Severity(StrEnum):
+    """失信程度 of NDRC Order No. 36 《信用修复管理办法》: 轻微 / 一般 / 严重."""
+
+    minor = "minor"
+    general = "general"
+    serious = "serious"
+
+
+SEVERITY_PUBLICITY_DAYS: dict[Severity, tuple[int, int]] = {
+    Severity.minor: (0, 90),
+    Severity.general: (90, 365),
+    Severity.serious: (365, 1095),
+}
+"""(min_publicity_days, max_publicity_days) a severity sets when the list gives neither."""
+
+
 class ListDefinition(Strict):
     name: Text
     kind: ListKind
     owners: list[Code] = Field(min_length=1)
     default_duration_days: int | None = Field(default=None, ge=1)
     repairable: bool = False
+    severity: Severity | None = None
     min_publicity_days: int = Field(default=0, ge=0)
+    max_publicity_days: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _severity_defaults(cls, data: Any) -> Any:
+        # A severity fills in the publicity days the list does not give itself.
+        if isinstance(data, dict) and data.get("severity") in SEVERITY_PUBLICITY_DAYS:
+            low, high = SEVERITY_PUBLICITY_DAYS[Severity(data["severity"])]
+            data = {"min_publicity_days": low, "max_publicity_days": high, **data}
+        return data
 
 
 class PolicySettings(Strict):
     incentives_blocked_by: list[ListKind] = Field(default_factory=lambda: [ListKind.black])
+    objection_verify_working_days: int = Field(default=10, ge=1, le=366)
+    publication_working_days: int = Field(default=7, ge=1, le=366)
 
 
 class Vocabulary(Strict):

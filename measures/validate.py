@@ -174,6 +174,18 @@ def _vocabulary_problems(source: Source[Vocabulary]) -> Iterator[Problem]:
         yield from _unknown(
             source, "department", definition.owners, departments, "lists", code, "owners"
         )
+        high = definition.max_publicity_days
+        if high is not None and definition.min_publicity_days > high:
+            # Reported where the list says one of them (a severity may have set the other).
+            given = source.positions.has(("lists", code, "max_publicity_days"))
+            where = "max_publicity_days" if given else "min_publicity_days"
+            yield source.problem(
+                f"min_publicity_days ({definition.min_publicity_days}) is more than "
+                f"max_publicity_days ({high})",
+                "lists",
+                code,
+                where,
+            )
 
 
 def _measure_problems(

@@ -49,9 +49,11 @@ def list_decisions(
     until: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=decisions.MAX_LIST_LIMIT)] = 50,
     cursor: str | None = None,
+    entry_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Filters: subject, ``since`` (inclusive) and ``until`` (exclusive) on the decision time;
-    a time without offset is China time."""
+    a time without offset is China time; ``entry_id``: decisions with a hit from that entry
+    (the decision-hit index)."""
     return decisions.decisions_page(
         service.engine,
         subject_id=subject_id,
@@ -59,6 +61,7 @@ def list_decisions(
         until=until,
         limit=limit,
         cursor=cursor,
+        entry_id=entry_id,
     )
 
 

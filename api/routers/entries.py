@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 
-from api.deps import AnyCaller, CreditOffice, Initiator, ServiceDep
+from api.auth import Role
+from api.deps import AnyCaller, CreditOffice, CreditOfficeOrInitiator, Initiator, ServiceDep
 from engine import entries
 from engine.entries import EntryCreate, ObjectionBody, RepairBody, ResolutionBody
 
@@ -55,19 +56,36 @@ def revoke_entry(entry_id: str, service: ServiceDep, caller: Initiator) -> dict[
 def raise_objection(
     entry_id: str, body: ObjectionBody, service: ServiceDep, caller: CreditOffice
 ) -> dict[str, Any]:
-    """Only from ``active``; the entry yields no hits until resolved."""
+    """Only from ``active`` (409 ``invalid_state``); the entry yields no hits until resolved.
+    ``received_on`` defaults to today (China), a future date is 422; ``verify_by`` is
+    received_on + ``objection_verify_working_days`` working days of the official calendar."""
     return entries.raise_objection(
-        service, entry_id, body.reason, actor=caller.name, department=caller.department
+        service,
+        entry_id,
+        body.reason,
+        received_on=body.received_on,
+        actor=caller.name,
+        department=caller.department,
     )
 
 
 @router.post("/{entry_id}/objection/resolution", summary="Resolve an objection")
 def resolve_objection(
-    entry_id: str, body: ResolutionBody, service: ServiceDep, caller: CreditOffice
+    entry_id: str, body: ResolutionBody, service: ServiceDep, caller: CreditOfficeOrInitiator
 ) -> dict[str, Any]:
-    """``upheld`` revokes the entry; ``rejected`` makes it active again."""
+    """The credit office, or an initiator of the entry's department (403 otherwise).
+    ``upheld`` revokes the entry (and derived entries left without enough sources);
+    ``rejected`` makes it active again; ``corrected`` with ``attributes`` and/or
+    ``effective_to`` makes it active with the corrected values (422 naming the field for an
+    attribute no trigger of the list reads, or an ``effective_to`` not after
+    ``effective_from``)."""
     return entries.resolve_objection(
-        service, entry_id, body.outcome, body.note, actor=caller.name, department=caller.department
+        service,
+        entry_id,
+        body,
+        actor=caller.name,
+        department=caller.department,
+        credit_office=caller.has(Role.credit_office),
     )
 
 

@@ -85,7 +85,7 @@ def post_relations(items: Items, service: ServiceDep, caller: Registrar) -> Rela
 @router.get("/subjects/{id}", summary="A subject, its relations and the entries that concern it")
 def get_subject(
     service: ServiceDep,
-    _caller: AnyCaller,
+    caller: AnyCaller,
     subject_id: Annotated[str, Path(alias="id", max_length=64)],
 ) -> SubjectDetail:
     """Any role. `relations`: every holding of the subject at any date. `entries`: its own
@@ -93,5 +93,16 @@ def get_subject(
     entries of the subjects on the other side of its holdings that reach it through a measure's
     `propagate` (as a check today would judge the holding), whatever their status, each with
     `via`. 404 `unknown_subject` for a well-formed id nobody registered; 422 for a malformed one.
+
+    Persons' ids and names are whole only for `registrar`, `credit_office` and `auditor`;
+    other callers get `440106********0115` and `张*` everywhere in the answer. Every answer
+    holding a person's data is recorded (`GET /v1/audit/access`).
     """
-    return SubjectDetail.model_validate(registry.subject_detail(service, subject_id))
+    detail = registry.subject_detail(
+        service,
+        subject_id,
+        caller=caller.name,
+        department=caller.department,
+        roles=[role.value for role in caller.roles],
+    )
+    return SubjectDetail.model_validate(detail)

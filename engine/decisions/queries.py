@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from engine.decisions.canonical import canonical_time
 from engine.decisions.records import StoredDecision
 from engine.errors import Code, InvalidRequest, NotFound
-from engine.store.tables import Decision
+from engine.store.tables import Decision, DecisionHit
 from engine.timing import in_utc
 
 MAX_LIST_LIMIT = 1000
@@ -43,6 +43,7 @@ def list_decisions(
     until: dt.datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    entry_id: str | None = None,
 ) -> tuple[list[StoredDecision], str | None]:
     """One page of decisions in seq order and the cursor of the next page (None: last page).
 
@@ -60,6 +61,11 @@ def list_decisions(
         query = query.where(col(Decision.seq) > decode_cursor(cursor))
     if subject_id is not None:
         query = query.where(Decision.subject_id == subject_id)
+    if entry_id is not None and "\x00" in entry_id:  # no stored id has one; PostgreSQL refuses
+        raise _invalid("entry_id", "is not an entry id")
+    if entry_id is not None:  # decisions with a hit from that entry (the decision-hit index)
+        hits = select(DecisionHit.decision_seq).where(DecisionHit.entry_id == entry_id)
+        query = query.where(col(Decision.seq).in_(hits))
     if since is not None:
         query = query.where(col(Decision.decided_at) >= since)
     if until is not None:
@@ -84,6 +90,7 @@ def decisions_page(
     until: dt.datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    entry_id: str | None = None,
 ) -> dict[str, Any]:
     """``GET /v1/decisions``: ``{"items", "next_cursor"}`` (``list_decisions``'s page)."""
     with Session(engine) as session:
@@ -94,6 +101,7 @@ def decisions_page(
             until=until,
             limit=limit,
             cursor=cursor,
+            entry_id=entry_id,
         )
     return {"items": [to_item(item) for item in items], "next_cursor": next_cursor}
 

@@ -23,6 +23,7 @@ from engine.decisions.canonical import (
     chain_hash,
     encode_json,
 )
+from engine.decisions.hit_index import hit_rows, insert_hits
 from engine.decisions.records import DecisionDraft, StoredDecision
 from engine.errors import NotReady
 from engine.store.db import driver_message
@@ -379,6 +380,15 @@ def _insert(
         for pending, record in zip(batch, records, strict=True)
     ]
     dialect_of(connection).bulk_insert(connection, DECISION_TABLE, rows, ("request", "response"))
+    # The decision-hit index, in the same transaction (engine/decisions/hit_index.py).
+    insert_hits(
+        connection,
+        (
+            hit
+            for pending, record in zip(batch, records, strict=True)
+            for hit in hit_rows(record.seq, record.department, pending.draft.response)
+        ),
+    )
 
 
 def _chained(pending: _Pending, *, seq: int, prev_hash: str) -> tuple[StoredDecision, bytes]:

@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 
 from engine.batches import Counts, Plan, Problem, parse_item, problems_of, write_batch
-from engine.entries.registration import build_entry, registration_events
+from engine.entries.registration import build_entry, registration_events, same_entry
 from engine.entries.schemas import EntryCreate
 from engine.errors import InvalidRequest
 from engine.service import Service
@@ -140,7 +140,8 @@ def _plan(
             message = "the same entry (list, subject, department, doc_no, decided_on) as {}"
             problems.append(Problem(index, "", message, same_as=first))
             continue
-        stored = state.entries.get(entry.id)
+        # By id (an earlier import), or by key (the entry registered over HTTP, another id).
+        stored = state.entries.get(entry.id) or same_entry(state, entry)
         if stored is not None:
             if _differs(stored, entry):
                 message = f"entry {entry.id} is stored with other content; imports never change it"

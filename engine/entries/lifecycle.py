@@ -1,4 +1,4 @@
-"""An entry's life after registration: revocation, objection, resolution, repair.
+"""An entry's life after registration: revocation and repair (objections: ``objections``).
 
 Each step is one event appended through ``Service.write`` after its checks (ownership,
 status, the list's repair rules) against the state caught up under the log lock.
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from engine.entries.cascades import cascade_events
 from engine.entries.views import entry_view
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.service import Service
@@ -51,26 +52,34 @@ def _transition(
     *,
     actor: str,
     department: str,
+    ends_as: str | None = None,
 ) -> dict[str, Any]:
+    """Append the step's event (and, when the entry ends as ``ends_as``, the revocations of the
+    derived entries that fall with it: engine/entries/cascades.py) in one transaction."""
+
     def build(_session: Session, state: State) -> list[NewEvent]:
         entry = get_entry(state, entry_id)
         check(entry, state)
-        return [
-            NewEvent(
-                event_type,
-                {"entry_id": entry_id, **payload},
-                subject_id=entry.subject_id,
-                actor=actor,
-                department=department,
-            )
-        ]
+        step = NewEvent(
+            event_type,
+            {"entry_id": entry_id, **payload},
+            subject_id=entry.subject_id,
+            actor=actor,
+            department=department,
+        )
+        if ends_as is None:
+            return [step]
+        bundle = service.policy.bundle
+        day = china_today()
+        return [step, *cascade_events(state, bundle, entry, ends_as, on=day, actor=actor)]
 
     service.write(build)
     return entry_view(service.state.entries[entry_id])
 
 
 def revoke(service: Service, entry_id: str, *, actor: str, department: str) -> dict[str, Any]:
-    """The owning department withdraws its entry (active or under objection, even if expired)."""
+    """The owning department withdraws its entry (active or under objection, even if expired);
+    derived entries that no longer have enough sources are revoked with it."""
 
     def check(entry: Entry, _state: State) -> None:
         if entry.department != department:
@@ -79,47 +88,14 @@ def revoke(service: Service, entry_id: str, *, actor: str, department: str) -> d
             raise _invalid_state(entry, "revoke", "active or under_objection")
 
     return _transition(
-        service, entry_id, check, EventType.entry_revoked, {}, actor=actor, department=department
-    )
-
-
-def raise_objection(
-    service: Service, entry_id: str, reason: str, *, actor: str, department: str
-) -> dict[str, Any]:
-    """Suspend an active entry while the objection is verified (异议期间暂停执行)."""
-
-    def check(entry: Entry, _state: State) -> None:
-        if entry.status_on(china_today()) is not EntryStatus.active:
-            raise _invalid_state(entry, "raise an objection on", "active")
-
-    return _transition(
         service,
         entry_id,
         check,
-        EventType.objection_raised,
-        {"reason": reason},
+        EventType.entry_revoked,
+        {"on": china_today().isoformat()},
         actor=actor,
         department=department,
-    )
-
-
-def resolve_objection(
-    service: Service, entry_id: str, outcome: str, note: str | None, *, actor: str, department: str
-) -> dict[str, Any]:
-    """Upheld: the entry is revoked; rejected: it is active again."""
-
-    def check(entry: Entry, _state: State) -> None:
-        if entry.status is not EntryStatus.under_objection:
-            raise _invalid_state(entry, "resolve an objection on", "under_objection")
-
-    return _transition(
-        service,
-        entry_id,
-        check,
-        EventType.objection_resolved,
-        {"outcome": outcome, "note": note},
-        actor=actor,
-        department=department,
+        ends_as="revoked",
     )
 
 
@@ -149,7 +125,8 @@ def repair(
         entry_id,
         check,
         EventType.entry_repaired,
-        {"note": note},
+        {"note": note, "on": china_today().isoformat()},
         actor=actor,
         department=department,
+        ends_as="repaired",
     )

@@ -16,7 +16,7 @@ from engine.entries.derivations import derive
 from engine.entries.idempotency import request_digest, stored_answer
 from engine.entries.schemas import EntryCreate
 from engine.entries.views import entry_view, triggered_view
-from engine.errors import Forbidden, InvalidRequest
+from engine.errors import Code, Conflict, Forbidden, InvalidRequest
 from engine.policy.runtime import PolicyRuntime
 from engine.registry.identifiers import normalize_subject_id
 from engine.service import Service
@@ -64,6 +64,29 @@ def build_entry(
         attributes=request.attributes,
         status=EntryStatus.active,
         registered_seq=0,
+    )
+
+
+def same_entry(state: StateView, entry: Entry) -> Entry | None:
+    """A stored entry with the same (list, subject_id, department, doc_no, decided_on)."""
+    for other in state.entries_of(entry.subject_id):
+        if (other.list, other.department, other.doc_no, other.decided_on) == (
+            entry.list,
+            entry.department,
+            entry.doc_no,
+            entry.decided_on,
+        ):
+            return other
+    return None
+
+
+def duplicate(stored: Entry) -> Conflict:
+    """409 ``duplicate_entry`` naming the stored entry."""
+    return Conflict(
+        f"entry {stored.id} is stored with the same list, subject_id, department, doc_no and "
+        "decided_on",
+        code=Code.duplicate_entry,
+        details=[{"entry_id": stored.id, "message": "the stored entry with the same key"}],
     )
 
 
@@ -133,6 +156,9 @@ def register(
                 f"department {department} does not own the list {entry.list}",
                 details=[{"field": "list", "message": "not a list your department owns"}],
             )
+        same = same_entry(state, entry)
+        if same is not None:
+            raise duplicate(same)
         new = registration_events(state, bundle, runtime, entry, subject_name=request.subject_name)
         answer.update(_registration_answer(runtime, new))
         if idempotency_key is not None:

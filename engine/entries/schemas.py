@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from typing import Annotated, Any, Literal
 
@@ -44,17 +45,43 @@ class EntryCreate(BaseModel):
 class ObjectionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: SafeText = Field(min_length=1, max_length=2000)
+    received_on: IsoDate | None = Field(
+        default=None, description="the day the objection was received; default today (China)"
+    )
 
 
 class ResolutionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcome: Literal["upheld", "rejected"]
+    outcome: Literal["upheld", "rejected", "corrected"]
     note: SafeText | None = Field(default=None, max_length=2000)
+    attributes: PortableObject | None = Field(
+        default=None,
+        description="corrected: attributes to replace (only ones the list's triggers read)",
+    )
+    effective_to: IsoDate | None = Field(
+        default=None, description="corrected: the new effective_to (null: no end)"
+    )
 
 
 class RepairBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: SafeText | None = Field(default=None, max_length=2000)
+
+
+class ObjectionOut(BaseModel):
+    """An entry's latest objection."""
+
+    reason: str | None
+    received_on: dt.date | None
+    verify_by: dt.date | None = Field(
+        description="received_on + objection_verify_working_days working days (official calendar)"
+    )
+    verify_by_note: str | None = Field(
+        default=None, description="set when verify_by counts a year the calendar does not know"
+    )
+    outcome: Literal["upheld", "rejected", "corrected"] | None
+    resolved_on: dt.date | None
+    note: str | None
 
 
 class EntryOut(BaseModel):
@@ -71,3 +98,10 @@ class EntryOut(BaseModel):
     reason: str | None
     attributes: dict[str, Any]
     status: Literal["active", "under_objection", "revoked", "repaired", "expired"]
+    objection: ObjectionOut | None = Field(
+        default=None, description="the latest objection; null when none"
+    )
+    derived_from: builtins.list[str] = Field(
+        default_factory=builtins.list,
+        description="ids of the entries a derived entry was derived from",
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from engine.calendar import WorkingDays
 from engine.policy.runtime import PolicyRuntime
-from engine.state import Entry
+from engine.state import Entry, Objection
 from engine.timing import china_today
 
 
@@ -24,7 +25,30 @@ def entry_view(entry: Entry, *, today: dt.date | None = None) -> dict[str, Any]:
         "reason": entry.reason,
         "attributes": dict(entry.attributes),
         "status": entry.status_on(today or china_today()).value,
+        "objection": objection_view(entry.objection),
+        "derived_from": list(entry.derived_from),
     }
+
+
+def objection_view(objection: Objection | None) -> dict[str, Any] | None:
+    """The Entry's ``objection`` (the latest one), None when none was raised."""
+    if objection is None:
+        return None
+    view: dict[str, Any] = {
+        "reason": objection.reason,
+        "received_on": _iso(objection.received_on),
+        "verify_by": _iso(objection.verify_by),
+        "outcome": objection.outcome,
+        "resolved_on": _iso(objection.resolved_on),
+        "note": objection.note,
+    }
+    if objection.estimated:
+        view["verify_by_note"] = WorkingDays(objection.verify_by or dt.date.max, True).note
+    return view
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def triggered_view(runtime: PolicyRuntime, entry: Entry) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 What an entry triggers depends only on its list, subject kind and attributes (the rule engine
 sees nothing else), so the rule engine runs once per distinct combination and each entry
-keeps its answer by id (an entry's list and attributes never change). ``prepare`` fills the
+keeps its answer by id (until a correction gives it new attributes). ``prepare`` fills the
 cache on the write path and at start-up, so checks never wait for the rule engine.
 """
 
@@ -39,7 +39,7 @@ class PolicyRuntime:
         self.bundle = bundle
         self._triggered = triggered
         self._derivations_met = derivations_met
-        self._cache: dict[str, tuple[Memorandum, ...]] = {}
+        self._cache: dict[str, tuple[Mapping[str, Any], tuple[Memorandum, ...]]] = {}
         self._by_content: dict[tuple[str, str, str], tuple[Memorandum, ...]] = {}
         self._lock = threading.Lock()
         self._positions = {
@@ -55,23 +55,26 @@ class PolicyRuntime:
 
     def memoranda_for(self, entry: Entry) -> tuple[Memorandum, ...]:
         """The memoranda an entry triggers under this version (rule engine once per content)."""
-        cached = self._cache.get(entry.id)
+        # Kept with the attributes object it was computed for: a corrected entry (an
+        # objection resolved ``corrected``) is a new Entry with new attributes and gets fresh
+        # triggers, and a replayed state's entry as it was before the correction gets its own.
+        found = self._cache.get(entry.id)
+        if found is not None and found[0] is entry.attributes:
+            return found[1]
+        key = (entry.list, entry.subject_kind.value, _attributes_key(entry.attributes))
+        cached = self._by_content.get(key)
         if cached is None:
-            key = (entry.list, entry.subject_kind.value, _attributes_key(entry.attributes))
-            cached = self._by_content.get(key)
-            if cached is None:
-                with self._lock:
-                    ids = self._triggered(entry)
-                cached = tuple(self.bundle.memoranda[memorandum_id] for memorandum_id in ids)
-                self._by_content[key] = cached
-            self._cache[entry.id] = cached
+            with self._lock:
+                ids = self._triggered(entry)
+            cached = tuple(self.bundle.memoranda[memorandum_id] for memorandum_id in ids)
+            self._by_content[key] = cached
+        self._cache[entry.id] = (entry.attributes, cached)
         return cached
 
     def prepare(self, entries: Iterable[Entry]) -> None:
         """Compute what these entries trigger now, so that checks find it cached."""
         for entry in entries:
-            if entry.id not in self._cache:
-                self.memoranda_for(entry)
+            self.memoranda_for(entry)
 
     def derivations_met(self, list_code: str, counts: Mapping[str, int]) -> list[str]:
         """Derivation ids on ``list_code`` whose ``at_least`` the counts meet (rule engine)."""

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.checks.evaluation import Via, counterparts, propagates
 from engine.entries.views import entry_view
 from engine.errors import NotFound
 from engine.policy.runtime import PolicyRuntime
+from engine.registry.access import FULL_VIEW_ROLES, mask_id, mask_name, record_access
 from engine.registry.identifiers import either_kind_id
 from engine.service import Service
 from engine.state import Entry, RoleHolding, State, Subject
 from engine.timing import china_today
+from measures.schema import SubjectKind
 
 
 def reaching_entries(
@@ -54,8 +56,21 @@ def _relation_view(holding: RoleHolding, roles: Mapping[str, str]) -> dict[str, 
     }
 
 
-def subject_detail(service: Service, raw_id: str) -> dict[str, Any]:
-    """``GET /v1/subjects/{id}``: the subject, its relations, its entries and those reaching it."""
+def subject_detail(
+    service: Service,
+    raw_id: str,
+    *,
+    caller: str | None = None,
+    department: str = "",
+    roles: Iterable[str] = (),
+) -> dict[str, Any]:
+    """``GET /v1/subjects/{id}``: the subject, its relations, its entries and those reaching it.
+
+    For a ``caller`` (every HTTP read), persons' ids and names are whole only with one of
+    ``FULL_VIEW_ROLES``, masked otherwise, and an answer holding any person's data is recorded
+    in the access log (engine/registry/access.py). Without one (the engine's own reads, tools)
+    nothing is masked or recorded.
+    """
     subject_id = either_kind_id(raw_id, field="id")
     service.catch_up()  # read-your-writes across workers
     today = china_today()
@@ -65,16 +80,64 @@ def subject_detail(service: Service, raw_id: str) -> dict[str, Any]:
         if subject is None:
             raise NotFound("no subject with this id is registered", code="unknown_subject")
         policy = service.policy
-        roles = policy.bundle.vocabulary.roles
+        roles_vocabulary = policy.bundle.vocabulary.roles
         reaching = reaching_entries(state, policy.runtime, subject, today)
-        return {
+        relations = state.graph.relations_of(subject.id)
+        answer = {
             "id": subject.id,
             "kind": subject.kind.value,
             "name": subject.name,
             "region": subject.region,
-            "relations": [_relation_view(h, roles) for h in state.graph.relations_of(subject.id)],
+            "relations": [_relation_view(h, roles_vocabulary) for h in relations],
             "entries": [entry_view(e, today=today) for e in state.entries_of(subject.id)],
             "reaching_entries": [
                 {**entry_view(entry, today=today), "via": via.to_dict()} for entry, via in reaching
             ],
         }
+        persons = _person_ids(state, answer)
+    if persons and caller is not None:
+        record_access(
+            service.engine,
+            caller=caller,
+            department=department,
+            subject_id=subject.id,
+            route="/v1/subjects/{id}",
+        )
+        if not FULL_VIEW_ROLES.intersection(roles):
+            _mask(answer, persons)
+    return answer
+
+
+def _person_ids(state: State, answer: dict[str, Any]) -> set[str]:
+    """The persons' ids the answer shows."""
+    found: set[str] = set()
+    if answer["kind"] == SubjectKind.person.value:
+        found.add(answer["id"])
+    for relation in answer["relations"]:
+        found.add(relation["person_id"])
+    for item in [*answer["entries"], *answer["reaching_entries"]]:
+        subject = state.subjects.get(item["subject_id"])
+        if subject is not None and subject.kind is SubjectKind.person:
+            found.add(item["subject_id"])
+        person = item.get("via", {}).get("person_id")
+        if person is not None:
+            found.add(person)
+    return found
+
+
+def _mask(answer: dict[str, Any], persons: set[str]) -> None:
+    """Mask every person's id and name in the answer, in place."""
+
+    def masked(value: Any) -> Any:
+        return mask_id(value) if isinstance(value, str) and value in persons else value
+
+    if answer["kind"] == SubjectKind.person.value:
+        answer["id"] = mask_id(answer["id"])
+        answer["name"] = mask_name(answer["name"])
+    for relation in answer["relations"]:
+        relation["person_id"] = masked(relation["person_id"])
+    for item in [*answer["entries"], *answer["reaching_entries"]]:
+        item["subject_id"] = masked(item["subject_id"])
+        via = item.get("via")
+        if via is not None and "person_id" in via:
+            via["person_id"] = masked(via["person_id"])

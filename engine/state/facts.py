@@ -30,6 +30,33 @@ class Subject:
 
 
 @dataclass(frozen=True, slots=True)
+class Objection:
+    """An entry's latest objection (异议): when received, by when to verify, how it ended.
+
+    ``received_on``/``verify_by`` are None for objections logged before they were recorded
+    (legacy ``entry.objection_raised`` payloads); ``estimated`` is True when ``verify_by``
+    counts days of a year the official calendar does not know yet (``engine.calendar``).
+    """
+
+    reason: str | None
+    received_on: dt.date | None
+    verify_by: dt.date | None
+    raised_seq: int
+    estimated: bool = False
+    outcome: str | None = None
+    resolved_on: dt.date | None = None
+    note: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.outcome is None
+
+    def overdue(self, today: dt.date) -> bool:
+        """Open and past its verification deadline."""
+        return self.open and self.verify_by is not None and today > self.verify_by
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A list entry with its stored status (never ``expired``: see ``status_on``)."""
 
@@ -48,6 +75,9 @@ class Entry:
     registered_seq: int
     derivation_id: str | None = None
     derived_from: tuple[str, ...] = ()
+    objection: Objection | None = None
+    ended_on: dt.date | None = None
+    """The day it was revoked or repaired (None before, and for steps logged without it)."""
 
     def in_force(self, day: dt.date) -> bool:
         """Active and inside its window on ``day`` (effective_from <= day < effective_to)."""

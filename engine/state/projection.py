@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeAlias
 
-from engine.state.facts import Entry, EntryStatus, Subject
+from engine.state.facts import Entry, EntryStatus, Objection, Subject
 from engine.state.graph import CompactRoleGraph
 from engine.store.events import EventType
 from measures.schema import SubjectKind
@@ -29,8 +29,12 @@ STATUS_AFTER: dict[str, EntryStatus] = {
 
 
 def status_after_resolution(outcome: str) -> EntryStatus:
-    """An upheld objection revokes the entry; a rejected one makes it active again."""
+    """An upheld objection revokes the entry; a rejected or corrected one makes it active."""
     return EntryStatus.revoked if outcome == "upheld" else EntryStatus.active
+
+
+def _day(value: Any) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
 
 
 class State:
@@ -43,6 +47,8 @@ class State:
         self.graph = CompactRoleGraph()
         self.entries: dict[str, Entry] = {}
         self.entries_by_subject: dict[str, list[str]] = {}
+        # Entries with an objection -> the seq their latest was raised at, in that order.
+        self.objections: dict[str, int] = {}
         # Serialises apply against readers that need one consistent position (checks).
         self.lock = threading.RLock()
 
@@ -61,6 +67,11 @@ class State:
         """Apply events in order."""
         for seq, event_type, payload in events:
             self.apply(seq, event_type, payload)
+
+    def index_objections(self) -> None:
+        """Rebuild ``objections`` from the entries (after a snapshot is restored)."""
+        raised = [(e.objection.raised_seq, e.id) for e in self.entries.values() if e.objection]
+        self.objections = {entry_id: seq for seq, entry_id in sorted(raised)}
 
     def entries_of(self, subject_id: str) -> list[Entry]:
         """Every entry registered on a subject, in registration order."""
@@ -91,13 +102,42 @@ class State:
         self.entries[entry.id] = entry
         self.entries_by_subject.setdefault(entry.subject_id, []).append(entry.id)
 
-    def _status_changed(self, event_type: str, payload: Mapping[str, Any]) -> None:
+    def _status_changed(self, seq: int, event_type: str, payload: Mapping[str, Any]) -> None:
+        # Fields a payload lacks (events logged before they were recorded) are left as they
+        # were: an old log applies as it always did (tests/engine/audit/test_legacy_log.py).
         entry = self.entries[payload["entry_id"]]
-        if event_type == EventType.objection_resolved.value:
+        changes: dict[str, Any] = {}
+        if event_type == EventType.objection_raised.value:
+            status = EntryStatus.under_objection
+            self.objections.pop(entry.id, None)
+            self.objections[entry.id] = seq
+            changes["objection"] = Objection(
+                reason=payload.get("reason"),
+                received_on=_day(payload.get("received_on")),
+                verify_by=_day(payload.get("verify_by")),
+                raised_seq=seq,
+                estimated=bool(payload.get("verify_by_estimated", False)),
+            )
+        elif event_type == EventType.objection_resolved.value:
             status = status_after_resolution(payload["outcome"])
+            if entry.objection is not None:
+                changes["objection"] = replace(
+                    entry.objection,
+                    outcome=payload["outcome"],
+                    resolved_on=_day(payload.get("resolved_on")),
+                    note=payload.get("note"),
+                )
+            if payload["outcome"] == "corrected":
+                if "attributes" in payload:
+                    changes["attributes"] = dict(payload["attributes"])
+                if "effective_to" in payload:
+                    changes["effective_to"] = _day(payload["effective_to"])
+            if status is EntryStatus.revoked:
+                changes["ended_on"] = _day(payload.get("resolved_on"))
         else:
             status = STATUS_AFTER[event_type]
-        self.entries[entry.id] = replace(entry, status=status)
+            changes["ended_on"] = _day(payload.get("on"))
+        self.entries[entry.id] = replace(entry, status=status, **changes)
 
     def _policy_loaded(self, _seq: int, payload: Mapping[str, Any]) -> None:
         self.policy_version = payload["version"]
@@ -108,7 +148,7 @@ Handler: TypeAlias = Callable[[State, int, Mapping[str, Any]], None]
 
 
 def _status_handler(event_type: EventType) -> Handler:
-    return lambda state, _seq, payload: state._status_changed(event_type.value, payload)
+    return lambda state, seq, payload: state._status_changed(seq, event_type.value, payload)
 
 
 _HANDLERS: dict[str, Handler] = {

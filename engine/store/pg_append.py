@@ -56,10 +56,22 @@ _PRIMARY_KEY = "decision_pkey"
 # column but ``hash``, the JSON of request and response inline) with its hash added. The
 # client only joins bytes it has already made; the server parses the text once, as it
 # parses every jsonb value anyway. (Thirteen typed arrays cost psycopg ~1 µs per value.)
+# The same statement fills the decision-hit index (engine/decisions/hit_index.py: one row
+# per entry with hits in a decision, its distinct measure ids) from the rows it inserts, so
+# the index commits with its batch at no extra round trip.
 _INSERT = (
-    f"INSERT INTO decision ({_COLUMNS}) SELECT {_COLUMNS} "
-    "FROM jsonb_populate_recordset(NULL::decision, %s::jsonb) AS row "
-    "CROSS JOIN (SELECT pg_advisory_xact_lock(%s)) AS lock"
+    "WITH lock AS (SELECT pg_advisory_xact_lock(%s)), "
+    f"inserted AS (INSERT INTO decision ({_COLUMNS}) SELECT {_COLUMNS} "
+    "FROM jsonb_populate_recordset(NULL::decision, %s::jsonb) AS row CROSS JOIN lock "
+    "RETURNING seq, department, response) "
+    "INSERT INTO decision_hit (entry_id, decision_seq, department, measure_ids) "
+    "SELECT hit ->> 'entry_id', inserted.seq, inserted.department, "
+    "jsonb_agg(DISTINCT hit ->> 'measure_id') "
+    "FROM inserted CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN "
+    "jsonb_typeof(inserted.response -> 'hits') = 'array' THEN inserted.response -> 'hits' "
+    "ELSE '[]'::jsonb END) AS hit "
+    "WHERE jsonb_typeof(hit -> 'entry_id') = 'string' "
+    "GROUP BY hit ->> 'entry_id', inserted.seq, inserted.department"
 )
 _HEAD = "SELECT seq, hash FROM decision ORDER BY seq DESC LIMIT 1"
 OPTIMISTIC_ATTEMPTS = 3
@@ -100,7 +112,7 @@ class PostgresAppender:
             b'%s,"hash":"%s"}' % (text[:-1], record.hash.encode("ascii"))
             for record, text in zip(records, canonical, strict=True)
         )
-        self._open().execute(_INSERT, ((b"[%s]" % rows).decode("utf-8"), self._lock_key))
+        self._open().execute(_INSERT, (self._lock_key, (b"[%s]" % rows).decode("utf-8")))
 
     def _read_head(self) -> tuple[int, str]:
         row = self._open().execute(_HEAD).fetchone()

@@ -33,14 +33,14 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
-from engine.state import Entry, EntryStatus, State, Subject
+from engine.state import Entry, EntryStatus, Objection, State, Subject
 from engine.state.graph import CompactRoleGraph, RoleHolding, paused_gc
 from engine.store.tables import StateSnapshot, utcnow
 from measures.schema import SubjectKind
 
 log = structlog.get_logger(__name__)
 
-FORMAT = f"jrp-state-1/py{sys.version_info.major}.{sys.version_info.minor}/m{marshal.version}"
+FORMAT = f"jrp-state-2/py{sys.version_info.major}.{sys.version_info.minor}/m{marshal.version}"
 """Changes whenever the encoding or ``State``'s shape changes; other formats are ignored."""
 PART_BYTES = 64 * 2**20
 KEEP = 2
@@ -146,6 +146,47 @@ def _entry_row(entry: Entry) -> tuple[Any, ...]:
         entry.registered_seq,
         entry.derivation_id,
         entry.derived_from,
+        _objection_row(entry.objection),
+        None if entry.ended_on is None else entry.ended_on.toordinal(),
+    )
+
+
+def _objection_row(objection: Objection | None) -> tuple[Any, ...] | None:
+    if objection is None:
+        return None
+    return (
+        objection.reason,
+        _ordinal(objection.received_on),
+        _ordinal(objection.verify_by),
+        objection.raised_seq,
+        objection.estimated,
+        objection.outcome,
+        _ordinal(objection.resolved_on),
+        objection.note,
+    )
+
+
+def _ordinal(day: dt.date | None) -> int | None:
+    return None if day is None else day.toordinal()
+
+
+def _from_ordinal(ordinal: int | None) -> dt.date | None:
+    return None if ordinal is None else dt.date.fromordinal(ordinal)
+
+
+def _objection(row: tuple[Any, ...] | None) -> Objection | None:
+    if row is None:
+        return None
+    reason, received, verify_by, raised_seq, estimated, outcome, resolved, note = row
+    return Objection(
+        reason=reason,
+        received_on=_from_ordinal(received),
+        verify_by=_from_ordinal(verify_by),
+        raised_seq=raised_seq,
+        estimated=estimated,
+        outcome=outcome,
+        resolved_on=_from_ordinal(resolved),
+        note=note,
     )
 
 
@@ -170,6 +211,7 @@ def restore(data: bytes) -> State:
             entry = _entry(row, ids, days)
             state.entries[entry.id] = entry
             state.entries_by_subject.setdefault(entry.subject_id, []).append(entry.id)
+    state.index_objections()
     state.seq = columns["seq"]
     state.policy_version = columns["policy_version"]
     return state
@@ -214,7 +256,8 @@ def _runs(items: list[RoleHolding], counts: array[int]) -> Iterator[tuple[RoleHo
 
 def _entry(row: tuple[Any, ...], ids: list[str], days: dict[int, dt.date]) -> Entry:
     (entry_id, list_code, subject_id, kind, department, decided, start, end, doc_no, reason,
-     attributes, status, registered_seq, derivation_id, derived_from) = row  # fmt: skip
+     attributes, status, registered_seq, derivation_id, derived_from, objection,
+     ended_on) = row  # fmt: skip
 
     def day(ordinal: int) -> dt.date:
         found = days.get(ordinal)
@@ -238,6 +281,8 @@ def _entry(row: tuple[Any, ...], ids: list[str], days: dict[int, dt.date]) -> En
         registered_seq=registered_seq,
         derivation_id=derivation_id,
         derived_from=tuple(derived_from),
+        objection=_objection(objection),
+        ended_on=_from_ordinal(ended_on),
     )
 
 

@@ -159,3 +159,44 @@ class StateSnapshot(SQLModel, table=True):
     sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     created_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
     data: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+
+
+class DecisionHit(SQLModel, table=True):
+    """Index of the decision log: one row per (entry, decision) with a hit from that entry.
+
+    Written with each decision batch, in the same transaction (engine/decisions/writer.py,
+    engine/store/pg_append.py); rebuilt from the log by ``engine.decisions.hit_index.rebuild``.
+    The log stays the source: this only finds an entry's decisions without scanning it.
+    """
+
+    __tablename__ = "decision_hit"
+
+    entry_id: str = Field(sa_column=sa.Column(sa.String(CODE_LEN), primary_key=True))
+    decision_seq: int = Field(
+        sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False)
+    )
+    department: str = Field(sa_column=sa.Column(sa.String(CODE_LEN), nullable=False))
+    measure_ids: list[str] = Field(sa_column=sa.Column(JsonColumn, nullable=False))
+
+
+DECISION_HIT_TABLE: sa.Table = DecisionHit.__table__  # type: ignore[attr-defined]
+
+
+class SubjectAccess(SQLModel, table=True):
+    """One read of a person's data through ``/v1/subjects/...`` (who, which department, when)."""
+
+    __tablename__ = "subject_access"
+    __table_args__ = (
+        sa.Index("ix_subject_access_subject_id_id", "subject_id", "id"),
+        sa.Index("ix_subject_access_accessed_at", "accessed_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigSerial, primary_key=True))
+    caller: str = Field(sa_column=sa.Column(sa.String(CALLER_LEN), nullable=False))
+    department: str = Field(sa_column=sa.Column(sa.String(CODE_LEN), nullable=False))
+    subject_id: str = Field(sa_column=sa.Column(sa.String(CODE_LEN), nullable=False))
+    route: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    accessed_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+
+
+SUBJECT_ACCESS_TABLE: sa.Table = SubjectAccess.__table__  # type: ignore[attr-defined]

@@ -52,6 +52,8 @@ def test_register_fills_defaults_registers_the_subject_and_lists_triggers(runnin
         "reason",
         "attributes",
         "status",
+        "objection",
+        "derived_from",
     }
     assert body["triggered"] == [
         {

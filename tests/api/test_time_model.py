@@ -15,7 +15,7 @@ import pytest
 from tests.api.conftest import Running, auth
 from tests.api.test_entries_endpoints import ORG, djd
 from tests.api.test_import_cli import _keep_logging, reopened, run, served
-from tests.engine.test_registry import org
+from tests.engine.registry.test_registry import org
 
 __all__ = ["_keep_logging", "served"]  # fixtures used by name
 

@@ -13,7 +13,8 @@ Semantics (docs/policy-format.md, and the choices it leaves to us):
   on a boolean, list or object attribute, are false.
 - ``datetime.date`` attribute values compare as their ISO string.
 
-How (why each step, measured in tests/engine/policy/rules/test_rules_durable.py, see docs/rule-engine.md):
+How (why each step, measured in tests/engine/policy/rules/test_rules_durable.py, see
+docs/rule-engine.md):
 
 - durable compares across types loosely (``"1" == 1``, ``true == 1``), rejects floats written
   with an exponent (``1e+20``: error 204), compares escaped JSON text and truncates strings past

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from engine import entries
-from engine.entries import lifecycle, views
+from engine.entries import lifecycle, objections, views
 from engine.entries.registration import EntryCreate
 from engine.errors import Code, Conflict, Forbidden, JrpError, NotFound
 from engine.service import Service
@@ -39,6 +39,7 @@ OWNER = {
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifecycle, "china_today", lambda: TODAY)
+    monkeypatch.setattr(objections, "china_today", lambda: TODAY)
     monkeypatch.setattr(views, "china_today", lambda: TODAY)
 
 
@@ -139,7 +140,10 @@ def test_the_owning_department_revokes_its_active_entry(service: Service, made: 
     assert view["status"] == "revoked"
     assert made.status(entry_id) is EntryStatus.revoked
     event = last_event(service)
-    assert (event.type, event.payload) == (EventType.entry_revoked, {"entry_id": entry_id})
+    assert (event.type, event.payload) == (
+        EventType.entry_revoked,
+        {"entry_id": entry_id, "on": TODAY.isoformat()},
+    )
     assert (event.actor, event.department, event.subject_id) == ("某法院", "court", org(1))
 
 
@@ -204,7 +208,11 @@ def test_any_department_raises_an_objection_on_an_active_entry(
     assert made.status(entry_id) is EntryStatus.under_objection
     event = last_event(service)
     assert event.type == EventType.objection_raised
-    assert event.payload == {"entry_id": entry_id, "reason": "已履行"}
+    assert {key: event.payload[key] for key in ("entry_id", "reason", "received_on")} == {
+        "entry_id": entry_id,
+        "reason": "已履行",
+        "received_on": TODAY.isoformat(),
+    }
     assert (event.actor, event.department) == ("张三", "ndrc")
     assert entries.show_entry(service, entry_id)["status"] == "under_objection"
 
@@ -234,7 +242,11 @@ def test_a_resolution_revokes_the_entry_or_makes_it_active_again(
     assert made.status(entry_id) is status
     event = last_event(service)
     assert event.type == EventType.objection_resolved
-    assert event.payload == {"entry_id": entry_id, "outcome": outcome, "note": "核实"}
+    assert {key: event.payload[key] for key in ("entry_id", "outcome", "note")} == {
+        "entry_id": entry_id,
+        "outcome": outcome,
+        "note": "核实",
+    }
 
 
 def test_only_an_entry_under_objection_can_be_resolved(service: Service, made: Entries) -> None:
@@ -261,7 +273,7 @@ def test_an_active_entry_is_repaired_once_its_publicity_period_is_over(
     event = last_event(service)
     assert (event.type, event.payload) == (
         EventType.entry_repaired,
-        {"entry_id": at_once, "note": "已整改"},
+        {"entry_id": at_once, "note": "已整改", "on": TODAY.isoformat()},
     )
 
 
