@@ -5,7 +5,8 @@ File roles (docs/policy-format.md): ``vocabulary.yaml`` (required), ``catalogue.
 in the root or any sub-directory, is one memorandum. A file named like a root file inside a
 sub-directory (e.g. ``tax/catalogue.yaml``) is reported as misplaced rather than read as a
 memorandum, since it is almost certainly a mistake. Paths with a component starting with
-``.`` are skipped, as are files with other extensions (``.yml`` too).
+``.`` are skipped, as are files with other extensions (``.yml`` too), and policy tests
+(``*_test.yaml``, run by ``jrp test``): they are no part of the bundle or its version.
 
 Every problem is collected and reported together; line 0 means the whole file.
 """
@@ -30,6 +31,8 @@ from measures.yaml_positions import InvalidBundle, Positions, Problem, read_yaml
 VOCABULARY = "vocabulary.yaml"
 CATALOGUE = "catalogue.yaml"
 DERIVATIONS = "derivations.yaml"
+TEST_SUFFIX = "_test.yaml"
+"""Files named ``*_test.yaml`` are policy tests: never read as part of the bundle."""
 ROOT_MODELS: dict[str, type[BaseModel]] = {
     VOCABULARY: Vocabulary,
     CATALOGUE: CatalogueFile,
@@ -57,7 +60,7 @@ def read_bundle_files(directory: Path) -> dict[str, bytes]:
     for root, dirs, names in os.walk(directory, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # never descend into .git etc.
         for name in names:
-            if name.startswith(".") or not name.endswith(".yaml"):
+            if name.startswith(".") or not name.endswith(".yaml") or is_test_file(name):
                 continue
             path = Path(root) / name
             try:
@@ -73,8 +76,14 @@ def read_bundle_files(directory: Path) -> dict[str, bytes]:
     return dict(sorted(found.items()))
 
 
+def is_test_file(name: str) -> bool:
+    """Whether a file name is a policy test's (``*_test.yaml``), which the bundle ignores."""
+    return PurePosixPath(name).name.endswith(TEST_SUFFIX)
+
+
 def parse_bundle(files: Mapping[str, bytes]) -> Bundle:
     """The valid ``Bundle`` of these files (relative path -> bytes), or ``InvalidBundle``."""
+    files = {path: data for path, data in files.items() if not is_test_file(path)}
     problems: list[Problem] = []
     parsed = _parse_files(files, problems)
     problems += check_bundle(parsed)
