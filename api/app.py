@@ -11,6 +11,7 @@ from api import errors
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
 from api.routers import checks, decisions, entries, health, policy, registry, replay
+from api.routers import impact as policy_impact
 from engine.service import Service
 
 DESCRIPTION = """
@@ -39,6 +40,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(decisions.router)
     app.include_router(health.router)
     app.include_router(policy.router)
+    app.include_router(policy_impact.router)
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(replay.router)

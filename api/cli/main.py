@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.impact import impact
 from api.cli.importer import import_
 from api.cli.lint import lint
 from api.cli.policytest import test
@@ -22,5 +23,6 @@ app.command()(serve)
 app.command()(lint)
 app.command(name="test")(test)
 app.command()(replay)
+app.command()(impact)
 app.command()(verify)
 app.command(name="import")(import_)
