@@ -13,6 +13,7 @@ Every problem is collected and reported together; line 0 means the whole file.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping
@@ -157,6 +158,34 @@ def _source(path: str, raw: bytes, model: type[M], problems: list[Problem]) -> S
             Problem(path, document.positions.line(error["loc"], skip=UNION_TAGS), _message(error))
             for error in exc.errors()
         )
+        return _salvaged(path, document.data, document.positions, model, exc)
+
+
+def _salvaged(
+    path: str, data: Any, positions: Positions, model: type[M], error: ValidationError
+) -> Source[M] | None:
+    """The file without its unknown keys, when nothing else is wrong with it; else None.
+
+    Its cross-references are then checked too, so that a file with both kinds of problem
+    (an unknown key, an unknown department) shows both at once. The problems already
+    reported keep the bundle invalid; a salvaged file is only read, never used.
+    """
+    errors = error.errors()
+    if any(e["type"] != "extra_forbidden" for e in errors):
+        return None
+    pruned = copy.deepcopy(data)
+    for e in errors:
+        loc = [part for part in e["loc"] if part not in UNION_TAGS]
+        parent = pruned
+        try:
+            for part in loc[:-1]:
+                parent = parent[part]
+            del parent[loc[-1]]
+        except (KeyError, IndexError, TypeError):
+            return None
+    try:
+        return Source(path, model.model_validate(pruned), positions)
+    except ValidationError:
         return None
 
 
