@@ -20,6 +20,7 @@ from api.routers import (
     registry,
     replay,
 )
+from api.routers import impact as policy_impact
 from engine.service import Service
 
 DESCRIPTION = """
@@ -56,6 +57,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(decisions.router)
     app.include_router(health.router)
     app.include_router(policy.router)
+    app.include_router(policy_impact.router)
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(replay.router)

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -54,9 +57,23 @@ def china_now() -> dt.datetime:
     return dt.datetime.now(CHINA)
 
 
+_FIXED_TODAY: ContextVar[dt.date | None] = ContextVar("jrp_fixed_today", default=None)
+
+
+@contextmanager
+def fixed_today(day: dt.date | None) -> Iterator[None]:
+    """``china_today()`` answers ``day`` in this context (``jrp test``'s ``today``); None: real."""
+    token = _FIXED_TODAY.set(day)
+    try:
+        yield
+    finally:
+        _FIXED_TODAY.reset(token)
+
+
 def china_today() -> dt.date:
-    """Today's date in China."""
-    return dt.datetime.now(CHINA).date()
+    """Today's date in China (or the day ``fixed_today`` set for this context)."""
+    fixed = _FIXED_TODAY.get()
+    return fixed if fixed is not None else dt.datetime.now(CHINA).date()
 
 
 def in_china(moment: dt.datetime, *, field: str) -> dt.datetime:

@@ -5,13 +5,15 @@ File roles (docs/policy-format.md): ``vocabulary.yaml`` (required), ``catalogue.
 in the root or any sub-directory, is one memorandum. A file named like a root file inside a
 sub-directory (e.g. ``tax/catalogue.yaml``) is reported as misplaced rather than read as a
 memorandum, since it is almost certainly a mistake. Paths with a component starting with
-``.`` are skipped, as are files with other extensions (``.yml`` too).
+``.`` are skipped, as are files with other extensions (``.yml`` too), and policy tests
+(``*_test.yaml``, run by ``jrp test``): they are no part of the bundle or its version.
 
 Every problem is collected and reported together; line 0 means the whole file.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping
@@ -30,6 +32,8 @@ from measures.yaml_positions import InvalidBundle, Positions, Problem, read_yaml
 VOCABULARY = "vocabulary.yaml"
 CATALOGUE = "catalogue.yaml"
 DERIVATIONS = "derivations.yaml"
+TEST_SUFFIX = "_test.yaml"
+"""Files named ``*_test.yaml`` are policy tests: never read as part of the bundle."""
 ROOT_MODELS: dict[str, type[BaseModel]] = {
     VOCABULARY: Vocabulary,
     CATALOGUE: CatalogueFile,
@@ -57,7 +61,7 @@ def read_bundle_files(directory: Path) -> dict[str, bytes]:
     for root, dirs, names in os.walk(directory, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # never descend into .git etc.
         for name in names:
-            if name.startswith(".") or not name.endswith(".yaml"):
+            if name.startswith(".") or not name.endswith(".yaml") or is_test_file(name):
                 continue
             path = Path(root) / name
             try:
@@ -73,8 +77,14 @@ def read_bundle_files(directory: Path) -> dict[str, bytes]:
     return dict(sorted(found.items()))
 
 
+def is_test_file(name: str) -> bool:
+    """Whether a file name is a policy test's (``*_test.yaml``), which the bundle ignores."""
+    return PurePosixPath(name).name.endswith(TEST_SUFFIX)
+
+
 def parse_bundle(files: Mapping[str, bytes]) -> Bundle:
     """The valid ``Bundle`` of these files (relative path -> bytes), or ``InvalidBundle``."""
+    files = {path: data for path, data in files.items() if not is_test_file(path)}
     problems: list[Problem] = []
     parsed = _parse_files(files, problems)
     problems += check_bundle(parsed)
@@ -148,6 +158,34 @@ def _source(path: str, raw: bytes, model: type[M], problems: list[Problem]) -> S
             Problem(path, document.positions.line(error["loc"], skip=UNION_TAGS), _message(error))
             for error in exc.errors()
         )
+        return _salvaged(path, document.data, document.positions, model, exc)
+
+
+def _salvaged(
+    path: str, data: Any, positions: Positions, model: type[M], error: ValidationError
+) -> Source[M] | None:
+    """The file without its unknown keys, when nothing else is wrong with it; else None.
+
+    Its cross-references are then checked too, so that a file with both kinds of problem
+    (an unknown key, an unknown department) shows both at once. The problems already
+    reported keep the bundle invalid; a salvaged file is only read, never used.
+    """
+    errors = error.errors()
+    if any(e["type"] != "extra_forbidden" for e in errors):
+        return None
+    pruned = copy.deepcopy(data)
+    for e in errors:
+        loc = [part for part in e["loc"] if part not in UNION_TAGS]
+        parent = pruned
+        try:
+            for part in loc[:-1]:
+                parent = parent[part]
+            del parent[loc[-1]]
+        except (KeyError, IndexError, TypeError):
+            return None
+    try:
+        return Source(path, model.model_validate(pruned), positions)
+    except ValidationError:
         return None
 
 

@@ -126,12 +126,23 @@ def read_yaml(path: str, raw: bytes) -> YamlDocument:
         return _broken(path, line, f"YAML syntax error: {exc.reason} (#x{exc.character:04x})")
 
 
+MAX_NODES_PER_CHARACTER = 10
+"""Nodes built per character of text: far above any real file, far below an alias bomb."""
+
+
+class _TooManyNodes(Exception):
+    pass
+
+
 def _parse(path: str, text: str) -> YamlDocument:
     loader = PolicyLoader(text)
     try:
         node = loader.get_single_node()
-        builder = _Builder(loader, path)
-        data = None if node is None else builder.build(node, ())
+        builder = _Builder(loader, path, max_nodes=MAX_NODES_PER_CHARACTER * len(text) + 10_000)
+        try:
+            data = None if node is None else builder.build(node, ())
+        except _TooManyNodes:
+            return _broken(path, builder.bomb_line, "YAML aliases expand too far (an alias bomb?)")
         return YamlDocument(data, Positions(builder.lines), builder.problems)
     finally:
         loader.dispose()
@@ -144,14 +155,22 @@ def _broken(path: str, line: int, message: str) -> YamlDocument:
 class _Builder:
     """Builds plain dicts, lists and scalars from a node tree, recording positions."""
 
-    def __init__(self, loader: PolicyLoader, path: str) -> None:
+    def __init__(self, loader: PolicyLoader, path: str, *, max_nodes: int) -> None:
         self.loader = loader
         self.path = path
+        self.max_nodes = max_nodes
+        self.built = 0
+        self.bomb_line = 1
         self.lines: dict[Loc, int] = {}
         self.problems: list[Problem] = []
         self._open: set[int] = set()
 
     def build(self, node: Node, loc: Loc) -> Any:
+        self.built += 1
+        if self.built > self.max_nodes:
+            # Aliases repeated inside aliases: the data grows exponentially with the text.
+            self.bomb_line = node.start_mark.line + 1
+            raise _TooManyNodes
         self.lines.setdefault(loc, node.start_mark.line + 1)
         if id(node) in self._open:
             # An alias to one of its own ancestors: the data would be infinite.

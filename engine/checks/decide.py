@@ -38,12 +38,16 @@ def normalized_request(
     # An id valid as either kind is well-formed whichever it is (1 citizen number in 341).
     subject_id = either_kind_id(request.subject_id, field="subject_id")
     as_of = in_china(request.as_of or now, field="as_of")
-    return {
+    normalized: dict[str, Any] = {
         "subject_id": subject_id,
         "matter": request.matter,
         "as_of": as_of.isoformat(),
         "reference": request.reference,
     }
+    if request.explain:
+        # Only when asked: a request logged before explanations existed replays unchanged.
+        normalized["explain"] = True
+    return normalized
 
 
 def answer(
@@ -57,6 +61,7 @@ def answer(
         subject_id=request["subject_id"],
         matter=request["matter"],
         day=as_of.astimezone(CHINA).date(),
+        explain=bool(request.get("explain", False)),
     )
     return response_body(evaluation, runtime, request, decision_id=decision_id)
 

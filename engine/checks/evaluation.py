@@ -12,12 +12,13 @@ registration order, and the ``via`` subject id (own hits first).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from engine.checks.explain import Explanation, Reason, first_failure
 from engine.policy.runtime import PolicyRuntime
-from engine.state import Entry, State
+from engine.state import Entry, EntryStatus, State
 from engine.state.graph import RoleHolding
 from engine.timing import add_days
 from measures.bundle import Measure, Memorandum
@@ -65,6 +66,8 @@ class Evaluation:
     subject_kind: SubjectKind | None
     hits: tuple[Hit, ...]
     incentives_withheld: bool
+    explanation: tuple[Explanation, ...] | None = None
+    """With ``explain``: why each entry concerning the subject gives no (other) hit."""
 
     @property
     def outcome(self) -> str:
@@ -94,20 +97,52 @@ def measure_end(measure: Measure, entry: Entry) -> dt.date | None:
 
 
 def evaluate(
-    state: State, runtime: PolicyRuntime, *, subject_id: str, matter: str, day: dt.date
+    state: State,
+    runtime: PolicyRuntime,
+    *,
+    subject_id: str,
+    matter: str,
+    day: dt.date,
+    explain: bool = False,
 ) -> Evaluation:
-    """Every measure that applies to ``subject_id`` for ``matter`` on ``day`` (hold the lock)."""
+    """Every measure that applies to ``subject_id`` for ``matter`` on ``day`` (hold the lock).
+
+    With ``explain`` the same walk also records, for every entry that concerns the subject,
+    each way it gives no hit (``engine.checks.explain``); without it nothing else is done.
+    """
     subject = state.subjects.get(subject_id)
     if subject is None:
         return Evaluation(
-            known_subject=False, subject_kind=None, hits=(), incentives_withheld=False
+            known_subject=False,
+            subject_kind=None,
+            hits=(),
+            incentives_withheld=False,
+            explanation=() if explain else None,
         )
     hits: dict[tuple[str, str, str], Hit] = {}
     blocked = False
+    blocking: list[str] = []
+    reasons: list[Explanation] = []
+
+    def why(
+        entry: Entry,
+        via: Via | None,
+        reason: Reason,
+        memo: Memorandum | None = None,
+        measure: Measure | None = None,
+        detail: str | None = None,
+    ) -> None:
+        reasons.append(Explanation(
+            entry.id, entry.list, entry.subject_id, None if via is None else via.to_dict(),
+            None if memo is None else memo.id, None if measure is None else measure.id,
+            reason, detail,
+        ))  # fmt: skip
 
     def add(memo: Memorandum, measure: Measure, entry: Entry, via: Via | None) -> None:
         end = measure_end(measure, entry)
         if end is not None and day >= end:
+            if explain:
+                why(entry, via, Reason.duration_over, memo, measure, f"ended {end.isoformat()}")
             return
         key = (entry.id, measure.id, "" if via is None else via.subject_id)
         if key not in hits:
@@ -116,37 +151,131 @@ def evaluate(
 
     for entry in state.entries_of(subject_id):
         if not entry.in_force(day):
+            if explain:
+                _not_in_force(entry, day, None, why)
             continue
-        blocked = blocked or runtime.blocks_incentives(entry)
-        for memo in runtime.memoranda_for(entry):
+        if runtime.blocks_incentives(entry):
+            blocked = True
+            blocking.append(entry.id)
+        memoranda = runtime.memoranda_for(entry)
+        if explain:
+            _untriggered(runtime, entry, memoranda, None, why)
+        for memo in memoranda:
             for measure in memo.measures:
                 if matter in measure.matters and subject.kind in measure.subject_kinds:
                     add(memo, measure, entry, None)
+                elif explain and matter not in measure.matters:
+                    why(entry, None, Reason.matter_not_listed, memo, measure)
+                elif explain:
+                    why(entry, None, Reason.kind_not_covered, memo, measure,
+                        f"subject_kinds {', '.join(measure.subject_kinds)}")  # fmt: skip
 
     for holding, other_id, via in counterparts(state, subject_id, subject.kind):
         for entry in state.entries_of(other_id):
             if not entry.in_force(day):
+                if explain:
+                    _not_in_force(entry, day, via, why)
                 continue
             reaches = False
-            for memo in runtime.memoranda_for(entry):
+            memoranda = runtime.memoranda_for(entry)
+            if explain:
+                _untriggered(runtime, entry, memoranda, via, why)
+            for memo in memoranda:
                 for measure in memo.measures:
                     if not propagates(measure, via.kind, holding, entry, day):
+                        if explain:
+                            _not_reached(measure, memo, entry, via, holding, matter, day, why)
                         continue
                     reaches = True
                     if matter in measure.matters:
                         add(memo, measure, entry, via)
-            blocked = blocked or (reaches and runtime.blocks_incentives(entry))
+                    elif explain:
+                        why(entry, via, Reason.matter_not_listed, memo, measure)
+            if reaches and runtime.blocks_incentives(entry):
+                blocked = True
+                blocking.append(entry.id)
 
     kept = [
         hit for hit in hits.values() if not (blocked and hit.measure.effect is Effect.incentive)
     ]
     kept.sort(key=Hit.sort_key)
+    if explain and blocked:
+        detail = "blocked by entries " + ", ".join(dict.fromkeys(blocking))
+        for hit in sorted(hits.values(), key=Hit.sort_key):
+            if hit.measure.effect is Effect.incentive:
+                why(hit.entry, hit.via, Reason.incentive_withheld, hit.memorandum, hit.measure,
+                    detail)  # fmt: skip
     return Evaluation(
         known_subject=True,
         subject_kind=subject.kind,
         hits=tuple(kept),
         incentives_withheld=blocked,
+        explanation=tuple(reasons) if explain else None,
     )
+
+
+Why = Callable[..., None]
+
+
+def _not_in_force(entry: Entry, day: dt.date, via: Via | None, why: Why) -> None:
+    """Entry-level reasons: its status, or ``day`` outside its window."""
+    if entry.status is not EntryStatus.active:
+        why(entry, via, Reason(entry.status.value))
+    elif day < entry.effective_from:
+        why(entry, via, Reason.not_yet_effective, detail=f"from {entry.effective_from}")
+    else:
+        why(entry, via, Reason.expired, detail=f"ended {entry.effective_to}")
+
+
+def _untriggered(
+    runtime: PolicyRuntime,
+    entry: Entry,
+    memoranda: Sequence[Memorandum],
+    via: Via | None,
+    why: Why,
+) -> None:
+    """No memorandum watches this list for this kind, or the rule engine found ``when`` false."""
+    triggered = {memo.id for memo in memoranda}
+    watching = [
+        trigger
+        for trigger in runtime.bundle.triggers_by_list.get(entry.list, ())
+        if entry.subject_kind in trigger.subject_kinds
+    ]
+    if not watching:
+        why(entry, via, Reason.no_memorandum)
+        return
+    for memorandum_id in dict.fromkeys(trigger.memorandum_id for trigger in watching):
+        if memorandum_id in triggered:
+            continue
+        # The rule engine said no: name the first failing comparison of the first trigger.
+        first = next(t for t in watching if t.memorandum_id == memorandum_id)
+        memo = runtime.bundle.memoranda[memorandum_id]
+        why(entry, via, Reason.condition_false, memo,
+            detail=first_failure(first.when, entry.attributes))  # fmt: skip
+
+
+def _not_reached(
+    measure: Measure,
+    memo: Memorandum,
+    entry: Entry,
+    via: Via,
+    holding: RoleHolding,
+    matter: str,
+    day: dt.date,
+    why: Why,
+) -> None:
+    """Why a triggered measure does not cross this holding."""
+    if matter not in measure.matters:
+        why(entry, via, Reason.matter_not_listed, memo, measure)
+        return
+    direction = "persons" if via.kind == "org" else "orgs"
+    rules = [r for r in measure.propagate if r.to == direction and holding.role in r.roles]
+    if not rules:
+        why(entry, via, Reason.not_propagated, memo, measure, f"role {holding.role}")
+        return
+    days = [entry.decided_on if rule.role_held_at == "decision" else day for rule in rules]
+    shown = ", ".join(str(d) for d in dict.fromkeys(days))
+    why(entry, via, Reason.role_not_held, memo, measure, f"role {holding.role} not held on {shown}")
 
 
 def counterparts(

@@ -27,3 +27,8 @@ class CheckRequest(BaseModel):
     reference: (
         Annotated[str, StringConstraints(max_length=200), AfterValidator(refuse_nul)] | None
     ) = None
+    explain: bool = Field(
+        default=False,
+        description="also answer why each entry concerning the subject gives no hit "
+        "(``explanation``, docs/api.md#explanations)",
+    )

@@ -12,7 +12,7 @@ def response_body(
     evaluation: Evaluation, runtime: PolicyRuntime, request: dict[str, Any], *, decision_id: str
 ) -> dict[str, Any]:
     """Shape an evaluation as the contract's response."""
-    return {
+    body = {
         "decision_id": decision_id,
         "subject_id": request["subject_id"],
         "known_subject": evaluation.known_subject,
@@ -24,6 +24,9 @@ def response_body(
         "hits": [hit_view(hit) for hit in evaluation.hits],
         "policy_version": runtime.version,
     }
+    if evaluation.explanation is not None:
+        body["explanation"] = [item.to_dict() for item in evaluation.explanation]
+    return body
 
 
 def hit_view(hit: Hit) -> dict[str, Any]:
