@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
-from api.routers import checks, decisions, entries, health, policy, registry, replay
+from api.routers import checks, decisions, entries, health, policy, registry, replay, verifiable
 from engine.service import Service
 
 DESCRIPTION = """
@@ -26,6 +26,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.verifiable.start()  # Merkle trees and checkpoints, off the check path
         yield
         service.close()
 
@@ -42,4 +43,5 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(replay.router)
+    app.include_router(verifiable.router)
     return app

@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from api.cli.importer import import_
+from api.cli.keygen import keygen
 from api.cli.lint import lint
+from api.cli.receipt import verify_receipt
 from api.cli.replay import replay
 from api.cli.serve import serve
 from api.cli.verify import verify
@@ -22,3 +24,5 @@ app.command()(lint)
 app.command()(replay)
 app.command()(verify)
 app.command(name="import")(import_)
+app.command()(keygen)
+app.command(name="verify-receipt")(verify_receipt)
