@@ -45,6 +45,9 @@ def receipt_problem(
         claimed_leaf = bytes.fromhex(proof["leaf_hash"])
     except (KeyError, TypeError, ValueError) as exc:
         return f"the proof is malformed: {type(exc).__name__} {exc}"
+    embedded = proof.get("checkpoint")
+    if embedded is not None and embedded != checkpoint:
+        return "the checkpoint the proof names is not the checkpoint given"
     if type(index) is not int or type(size) is not int:
         return "the proof's leaf_index and tree_size must be integers"
     if index != decision.get("seq", 0) - 1:
