@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from engine.verifiable.merkle import verify_consistency
 from engine.verifiable.startup import TruncatedLog
 from tests.api.conftest import Running, auth, write_callers
 from tests.api.test_entries_endpoints import ORG, djd
+from tests.serving import free_port
 
 AS_OF = "2026-11-22T10:00:00+08:00"
 runner = CliRunner()
@@ -194,9 +197,11 @@ def test_serve_refuses_a_truncated_log_with_a_clear_message(
     service.close()
     with sa.create_engine(db_url).begin() as connection:
         connection.execute(sa.text("DELETE FROM event WHERE seq = (SELECT max(seq) FROM event)"))
-    result = runner.invoke(
-        app, ["serve", "--db", db_url, "--policy", str(policy_dir),
-              "--callers", str(settings.callers)],
+    # A child process with a deadline: a serve that failed to refuse must fail the test, not hang.
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--db", db_url, "--policy", str(policy_dir),
+         "--callers", str(settings.callers), "--port", str(free_port())],
+        capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert result.exit_code == 1
+    assert result.returncode == 1, result.stdout + result.stderr
     assert "events log" in result.stderr and "--accept-truncated-log" in result.stderr
