@@ -19,6 +19,7 @@ from api.routers import (
     policy,
     registry,
     replay,
+    verifiable,
 )
 from api.routers import impact as policy_impact
 from engine.service import Service
@@ -36,6 +37,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.verifiable.start()  # Merkle trees and checkpoints, off the check path
         yield
         service.close()
 
@@ -63,4 +65,5 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(replay.router)
     console.install(app)
     app.include_router(credit_office.router)
+    app.include_router(verifiable.router)
     return app

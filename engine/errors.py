@@ -32,6 +32,8 @@ class Code(StrEnum):
     unknown_subject = "unknown_subject"
     unknown_decision = "unknown_decision"
     unknown_policy_version = "unknown_policy_version"
+    no_checkpoint = "no_checkpoint"
+    no_signing_key = "no_signing_key"
     # 409: the request conflicts with the current state
     conflict = "conflict"
     invalid_state = "invalid_state"
@@ -39,6 +41,7 @@ class Code(StrEnum):
     repair_too_early = "repair_too_early"
     idempotency_conflict = "idempotency_conflict"
     duplicate_entry = "duplicate_entry"
+    not_checkpointed = "not_checkpointed"
     # 422: the request or a policy bundle breaks a rule of the contract
     invalid_request = "invalid_request"
     invalid_policy = "invalid_policy"

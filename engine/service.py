@@ -31,6 +31,8 @@ from engine.state import State
 from engine.store import db, events, heads, snapshot
 from engine.store.events import EventType, NewEvent, StoredEvent
 from engine.store.freshness import Freshness
+from engine.verifiable.service import VerifiableLogs
+from engine.verifiable.startup import open_logs
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +60,7 @@ class Service:
             position=lambda: self.state.seq,
         )
         self.decisions = DecisionLog(engine)
+        self.verifiable = VerifiableLogs(engine)  # checkpoints start with the app (api/app.py)
 
     @classmethod
     def start(cls, settings: Settings, *, engine: Engine | None = None) -> Service:
@@ -68,6 +71,7 @@ class Service:
         service = cls(engine=engine, policy_dir=settings.policy)
         service.restore_snapshot()
         service.policies.add(bundle)
+        open_logs(service.verifiable, settings, service.write)  # before anything is written
         service.write(lambda session, _state: policy_store.in_force_events(session, bundle))
         # Millions of long-lived objects: out of the cyclic GC's sight, or every full
         # collection walks them all (seconds, felt as a latency spike by some check).
@@ -219,6 +223,7 @@ class Service:
 
     def close(self) -> None:
         """Release compiled rulesets and database connections."""
+        self.verifiable.close()
         self.freshness.close()
         self._head.close()
         self.decisions.close()

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     demo: bool = False
+    signing_key: Path | None = Field(default=None, description="Ed25519 PEM key for checkpoints")
+    accept_truncated_log: bool = False
+    checkpoint_interval: float = Field(default=5.0, gt=0, le=10)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -47,6 +50,13 @@ class Settings(BaseSettings):
     def _policy_is_directory(cls, value: Path) -> Path:
         if not value.is_dir():
             raise ValueError(f"policy bundle directory {value} does not exist")
+        return value
+
+    @field_validator("signing_key")
+    @classmethod
+    def _signing_key_is_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"signing key file {value} does not exist")
         return value
 
     @field_validator("callers")

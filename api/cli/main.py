@@ -6,8 +6,10 @@ import typer
 
 from api.cli.impact import impact
 from api.cli.importer import import_
+from api.cli.keygen import keygen
 from api.cli.lint import lint
 from api.cli.policytest import test
+from api.cli.receipt import verify_receipt
 from api.cli.replay import replay
 from api.cli.serve import serve
 from api.cli.verify import verify
@@ -26,3 +28,5 @@ app.command()(replay)
 app.command()(impact)
 app.command()(verify)
 app.command(name="import")(import_)
+app.command()(keygen)
+app.command(name="verify-receipt")(verify_receipt)

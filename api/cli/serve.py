@@ -14,6 +14,7 @@ import uvicorn
 
 from api.auth import load_callers
 from api.cli.common import fail, print_policy_problems, settings_from
+from api.cli.signing import demo_signing_key
 from api.demo import DEMO_CALLERS, announce
 from engine import logging as logging_setup
 from engine.errors import ConfigurationError, InvalidPolicy
@@ -39,11 +40,25 @@ def serve(
     demo: Annotated[
         bool | None, typer.Option("--demo", help="demo callers (keys printed) and demo data")
     ] = None,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(help="Ed25519 PEM key signing checkpoints [env JRP_SIGNING_KEY]"),
+    ] = None,
+    accept_truncated_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--accept-truncated-log",
+            help="start although a log lost records a checkpoint covered (recorded as an event)",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP service (migrates the database and loads the policy first)."""
     settings = settings_from(
-        policy=policy, callers=callers, db=db, host=host, port=port, workers=workers, demo=demo
-    )
+        policy=policy, callers=callers, db=db, host=host, port=port, workers=workers, demo=demo,
+        signing_key=signing_key, accept_truncated_log=accept_truncated_log,
+    )  # fmt: skip
+    if settings.demo and settings.signing_key is None:
+        settings.signing_key = demo_signing_key(settings.db)
     logging_setup.configure(log_format=settings.log_format, level=settings.log_level)
     callers_file = settings.callers or (DEMO_CALLERS if settings.demo else None)
     if callers_file is None:
@@ -92,6 +107,8 @@ def serve(
         JRP_LOG_FORMAT=settings.log_format,
         JRP_LOG_LEVEL=settings.log_level,
     )
+    if settings.signing_key is not None:
+        os.environ["JRP_SIGNING_KEY"] = str(settings.signing_key)
     uvicorn.run(
         "api.worker:create_worker_app",
         factory=True,
@@ -111,9 +128,12 @@ def serve(
 def _start(settings: Settings) -> Service:
     # Imported here so that `jrp lint` and `jrp --help` never load the rule engine.
     from engine.service import Service
+    from engine.verifiable.startup import TruncatedLog
 
     try:
         return Service.start(settings)
+    except TruncatedLog as exc:
+        fail(exc.message)
     except InvalidPolicy as exc:
         print_policy_problems(exc, directory=str(settings.policy))
         fail(f"policy bundle {settings.policy} is invalid: the service does not start")

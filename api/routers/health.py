@@ -28,5 +28,7 @@ def readyz(service: ServiceDep) -> JSONResponse:
         "status": "ready" if database else "not_ready",
         "database": database,
         "policy_version": service.policy.bundle.version,
+        "signing": service.verifiable.signing,  # checkpoints signed (docs/api.md)
+        "key_id": service.verifiable.key_id,
     }
     return JSONResponse(status_code=200 if database else 503, content=body)

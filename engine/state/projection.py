@@ -160,4 +160,5 @@ _HANDLERS: dict[str, Handler] = {
     EventType.objection_resolved.value: _status_handler(EventType.objection_resolved),
     EventType.entry_repaired.value: _status_handler(EventType.entry_repaired),
     EventType.policy_loaded.value: State._policy_loaded,
+    EventType.log_truncation_accepted.value: lambda _state, _seq, _payload: None,  # no fact
 }

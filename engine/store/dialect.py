@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,7 +33,11 @@ EVENT_APPEND_LOCK_KEY = 0x6A72_7002
 DECISION_APPEND_LOCK_KEY = 0x6A72_7D01
 """pg_advisory(_xact)_lock keys, one arbitrary 64-bit number per purpose."""
 
+CHECKPOINT_LOCK_KEYS = {"decisions": 0x6A72_7C01, "events": 0x6A72_7C02}
+"""One writer at a time extends a log's Merkle tree and signs its checkpoint."""
+
 Bind = Engine | Connection | Session
+Chain = Callable[[Sequence[int], Sequence[dict[str, Any]]], None]
 
 
 class Dialect:
@@ -58,9 +62,18 @@ class Dialect:
         yield  # pragma: no cover
 
     def insert_events(
-        self, session: Session, table: sa.Table, rows: list[dict[str, Any]], json_column: str
+        self,
+        session: Session,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        json_column: str,
+        chain: Chain | None = None,
     ) -> list[int]:
-        """Insert event rows in order (the caller holds the append lock); their ``seq``."""
+        """Insert event rows in order (the caller holds the append lock); their ``seq``.
+
+        ``chain(seqs, rows)``, called once the seqs are known and before the rows are
+        written, adds each row's ``prev_hash`` and ``hash`` (engine/verifiable/event_chain.py).
+        """
         raise NotImplementedError
 
     def bulk_insert(
@@ -122,8 +135,22 @@ class SqliteDialect(Dialect):
             yield connection
 
     def insert_events(
-        self, session: Session, table: sa.Table, rows: list[dict[str, Any]], json_column: str
+        self,
+        session: Session,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        json_column: str,
+        chain: Chain | None = None,
     ) -> list[int]:
+        if chain is not None:
+            # The seqs SQLite would assign (max + 1 on), made explicit so they can be hashed.
+            head = session.execute(sa.select(sa.func.max(table.c.seq))).scalar() or 0
+            seqs = list(range(head + 1, head + 1 + len(rows)))
+            chain(seqs, rows)
+            session.execute(
+                sa.insert(table), [{**row, "seq": seq} for seq, row in zip(seqs, rows, strict=True)]
+            )
+            return seqs
         statement = sa.insert(table).returning(table.c.seq, sort_by_parameter_order=True)
         return [int(seq) for seq in session.execute(statement, rows).scalars()]
 
@@ -172,7 +199,12 @@ class PostgresDialect(Dialect):
                 connection.commit()
 
     def insert_events(
-        self, session: Session, table: sa.Table, rows: list[dict[str, Any]], json_column: str
+        self,
+        session: Session,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        json_column: str,
+        chain: Chain | None = None,
     ) -> list[int]:
         # The next len(rows) sequence numbers, then COPY with them: safe only under the
         # append lock (no other appender interleaves within the transaction).
@@ -185,6 +217,8 @@ class PostgresDialect(Dialect):
                 (len(rows),),
             )
             seqs = [int(row[0]) for row in cursor.fetchall()]
+            if chain is not None:
+                chain(seqs, rows)
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
                 for seq, row in zip(seqs, rows, strict=True):
                     values = {**row, "seq": seq, json_column: _json_text(row[json_column])}

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from engine.store.dialect import EVENT_APPEND_LOCK_KEY, dialect_of
 from engine.store.tables import Event, utcnow
+from engine.verifiable.event_chain import GENESIS_HASH, event_hash
 
 
 class EventType(StrEnum):
@@ -26,6 +27,7 @@ class EventType(StrEnum):
     objection_raised = "entry.objection_raised"
     objection_resolved = "entry.objection_resolved"
     entry_repaired = "entry.repaired"
+    log_truncation_accepted = "log.truncation_accepted"  # engine/verifiable/truncation.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +82,35 @@ def append(session: Session, events: Sequence[NewEvent]) -> list[StoredEvent]:
         }
         for new in events
     ]
-    seqs = dialect_of(session).insert_events(session, EVENT_TABLE, rows, "payload")
+    # The chain (engine/verifiable/event_chain.py): the head is stable under the lock.
+    seqs = dialect_of(session).insert_events(
+        session, EVENT_TABLE, rows, "payload", chain=_chain_from_head(session)
+    )
     return [
         StoredEvent(int(seq), row["type"], row["subject_id"], row["payload"], row["actor"],
                     row["department"], now)
         for seq, row in zip(seqs, rows, strict=True)
     ]  # fmt: skip
+
+
+def _chain_from_head(session: Session) -> Any:
+    """A function hashing rows (given their seqs) from the log's current head, in one pass."""
+    head = session.execute(sa.select(_C.hash).order_by(_C.seq.desc()).limit(1)).scalar()
+    prev = [head or GENESIS_HASH]
+
+    def chain(seqs: Sequence[int], rows: Sequence[dict[str, Any]]) -> None:
+        for seq, row in zip(seqs, rows, strict=True):
+            row["prev_hash"] = prev[0]
+            row["hash"] = prev[0] = event_hash(prev[0], seq=seq, **_hashed(row))
+
+    return chain
+
+
+def _hashed(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in _HASHED_FIELDS}
+
+
+_HASHED_FIELDS = ("type", "subject_id", "payload", "actor", "department", "recorded_at")
 
 
 def lock_log(session: Session) -> None:

@@ -60,6 +60,9 @@ class Event(SQLModel, table=True):
     actor: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
     department: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
     recorded_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+    # Chained as the decision log is (engine/verifiable/event_chain.py).
+    prev_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
 
 
 class PolicyVersionRecord(SQLModel, table=True):
@@ -200,3 +203,63 @@ class SubjectAccess(SQLModel, table=True):
 
 
 SUBJECT_ACCESS_TABLE: sa.Table = SubjectAccess.__table__  # type: ignore[attr-defined]
+
+
+# --- verifiable logs (engine/verifiable/): Merkle tiles, tree heads, signed checkpoints ----
+
+
+class MerkleTile(SQLModel, table=True):
+    """Up to 16 node hashes of one log's Merkle tree at one height (engine/verifiable/tiles.py)."""
+
+    __tablename__ = "merkle_tile"
+
+    log: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
+    level: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+
+
+class MerkleTree(SQLModel, table=True):
+    """How far a log's stored tree reaches: ``size`` leaves, the last being record ``last_seq``."""
+
+    __tablename__ = "merkle_tree"
+
+    log: str = Field(sa_column=sa.Column(sa.String(16), primary_key=True))
+    size: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    last_seq: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    accepted_checkpoint_id: int = Field(
+        sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )  # checkpoints up to this id were given up by ``jrp serve --accept-truncated-log``
+
+
+class CheckpointRecord(SQLModel, table=True):
+    """A (signed) tree head; ``timestamp`` as signed, ``last_seq``/``last_hash`` its last record."""
+
+    __tablename__ = "checkpoint"
+    __table_args__ = (sa.Index("ix_checkpoint_log_id", "log", "id"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigSerial, primary_key=True))
+    log: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    size: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    root_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    timestamp: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    key_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    signature: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
+    last_seq: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    last_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+
+
+class SigningKeyRecord(SQLModel, table=True):
+    """A public key the service has signed checkpoints with."""
+
+    __tablename__ = "signing_key"
+
+    key_id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    public_key_pem: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    first_used_at: dt.datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+
+
+MERKLE_TILE_TABLE: sa.Table = MerkleTile.__table__  # type: ignore[attr-defined]
+MERKLE_TREE_TABLE: sa.Table = MerkleTree.__table__  # type: ignore[attr-defined]
+CHECKPOINT_TABLE: sa.Table = CheckpointRecord.__table__  # type: ignore[attr-defined]
+SIGNING_KEY_TABLE: sa.Table = SigningKeyRecord.__table__  # type: ignore[attr-defined]

@@ -18,6 +18,8 @@ def test_readyz_reports_database_and_policy(running: Running) -> None:
         "status": "ready",
         "database": True,
         "policy_version": running.service.policy.bundle.version,
+        "signing": False,  # no --signing-key: checkpoints unsigned
+        "key_id": None,
     }
 
 

@@ -17,6 +17,7 @@ from engine.decisions import verify
 from engine.decisions.canonical import encode_json
 from engine.policy.versions import PolicyVersions
 from engine.state import State
+from engine.verifiable.event_chain import GENESIS_HASH, event_hash
 from tests.conftest import FIXTURES
 
 LEGACY = FIXTURES / "legacy_log"
@@ -41,12 +42,22 @@ def _rows(table: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _chained(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The legacy events chained as migration 0005 chains events stored before it."""
+    prev = GENESIS_HASH
+    for row in sorted(events, key=lambda row: row["seq"]):
+        row["prev_hash"], row["hash"] = prev, event_hash(prev, **row)
+        prev = row["hash"]
+    return events
+
+
 def load_legacy_log(engine: Engine) -> int:
     """Insert the legacy rows; returns the number of decisions."""
     tables = SQLModel.metadata.tables
     with engine.begin() as connection:
         for name in ("policy_version", "event", "decision"):
-            connection.execute(sa.insert(tables[name]), _rows(name))
+            rows = _rows(name) if name != "event" else _chained(_rows(name))
+            connection.execute(sa.insert(tables[name]), rows)
         if engine.dialect.name == "postgresql":
             connection.execute(
                 sa.text(

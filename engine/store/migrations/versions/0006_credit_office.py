@@ -1,7 +1,7 @@
 """Credit office: the decision-hit index (remediation) and the personal-data access log.
 
 Revision ID: 0006_credit_office
-Revises: 0004_state_snapshot (re-chained after 0005_event_chain when merged)
+Revises: 0005_event_chain
 
 The index is filled from the decisions already logged (``engine.decisions.hit_index``).
 """
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0006_credit_office"
-down_revision = "0004_state_snapshot"
+down_revision = "0005_event_chain"
 branch_labels = None
 depends_on = None
 

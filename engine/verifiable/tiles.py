@@ -1,0 +1,190 @@
+"""The stored trees: tiles of complete subtree hashes, a proof reads O(log n) rows.
+
+A tile (``log``, ``level``, ``index``) holds, as concatenated 32-byte hashes, up to
+``TILE_WIDTH`` (16) consecutive tree nodes of height ``TILE_HEIGHT · level`` (level 0: leaf
+hashes), the ``index``-th group of them. A node of height ``4L + r`` is hashed up from
+``2^r`` entries of one level-``L`` tile; a full tile's root is the next level's entry. Only
+the last tile of each level is ever rewritten (it grows); a full tile never changes, so the
+tree of any earlier size is a prefix of the stored one (what the golang sumdb calls tiles).
+
+A tree of 10 million leaves is about 670 000 rows (n/15), 340 MB of hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.store.tables import MERKLE_TILE_TABLE
+from engine.verifiable.merkle import HASH_SIZE, node_hash
+
+TILE_HEIGHT = 4
+TILE_WIDTH = 1 << TILE_HEIGHT
+_TILE_BYTES = TILE_WIDTH * HASH_SIZE
+_t = MERKLE_TILE_TABLE.c
+
+
+def level_count(size: int, level: int) -> int:
+    """How many nodes of height ``TILE_HEIGHT · level`` a tree of ``size`` leaves has."""
+    return size >> (TILE_HEIGHT * level)
+
+
+def _hash_up(data: bytes, position: int, count: int) -> bytes:
+    """The root of ``count`` (a power of two) entries of a tile's data from ``position``."""
+    hashes = [data[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(position, position + count)]
+    if len(hashes[-1]) != HASH_SIZE:
+        raise LookupError("the tile does not hold that node")
+    while len(hashes) > 1:
+        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+    return hashes[0]
+
+
+class TileReader:
+    """A ``NodeSource`` over one log's stored tiles (cached per reader; ``overlay`` first)."""
+
+    def __init__(
+        self,
+        connection: Connection | None,
+        log: str,
+        overlay: Mapping[tuple[int, int], bytes] | None = None,
+    ) -> None:
+        self._connection = connection
+        self._log = log
+        self._cache: dict[tuple[int, int], bytes] = dict(overlay or {})
+        self.reads = 0
+
+    def tile(self, level: int, index: int) -> bytes:
+        """One tile's data (b"" when not stored)."""
+        key = (level, index)
+        found = self._cache.get(key)
+        if found is None:
+            if self._connection is None:
+                raise LookupError(f"tile {key} not in memory")
+            self.reads += 1
+            found = self._connection.execute(
+                sa.select(_t.data).where(_t.log == self._log, _t.level == level, _t.idx == index)
+            ).scalar()
+            found = bytes(found) if found is not None else b""
+            self._cache[key] = found
+        return found
+
+    def node(self, height: int, index: int) -> bytes:
+        level, rest = divmod(height, TILE_HEIGHT)
+        first = index << rest
+        data = self.tile(level, first // TILE_WIDTH)
+        return _hash_up(data, first % TILE_WIDTH, 1 << rest)
+
+
+class TileBuilder:
+    """Extends a stored tree by leaves; ``changed`` are the tiles to write back.
+
+    Holds only the last tile of each level (loaded once); cost per leaf: its leaf hash and,
+    every 16 leaves, 15 node hashes (about two SHA-256 a leaf).
+    """
+
+    def __init__(self, size: int, last_tiles: Mapping[int, bytes]) -> None:
+        self.size = size
+        self._open: dict[int, bytearray] = {}
+        for level in range(_levels(size)):
+            count = level_count(size, level)
+            if count % TILE_WIDTH:
+                data = last_tiles.get(level, b"")
+                if len(data) != (count % TILE_WIDTH) * HASH_SIZE:
+                    raise ValueError(f"stored tile at level {level} does not match size {size}")
+                self._open[level] = bytearray(data)
+        self.changed: dict[tuple[int, int], bytes] = {}
+
+    @staticmethod
+    def open_tiles(size: int) -> list[tuple[int, int]]:
+        """The (level, index) of the partial tiles a tree of ``size`` ends with."""
+        return [
+            (level, level_count(size, level) // TILE_WIDTH)
+            for level in range(_levels(size))
+            if level_count(size, level) % TILE_WIDTH
+        ]
+
+    def extend(self, leaf_hashes: Iterable[bytes]) -> None:
+        """Append leaf hashes (``merkle.leaf_hash`` of each record hash)."""
+        for leaf in leaf_hashes:
+            self._add(0, leaf, self.size)
+            self.size += 1
+
+    def _add(self, level: int, entry: bytes, position: int) -> None:
+        data = self._open.setdefault(level, bytearray())
+        data += entry
+        index = position // TILE_WIDTH
+        if len(data) == _TILE_BYTES:
+            full = bytes(data)
+            self.changed[(level, index)] = full
+            del self._open[level]
+            self._add(level + 1, _hash_up(full, 0, TILE_WIDTH), index)
+        else:
+            self.changed[(level, index)] = b""  # partial: its final bytes written at the end
+
+    def take_full(self) -> dict[tuple[int, int], bytes]:
+        """The tiles completed since the last call (and forget them: bounded memory)."""
+        full = {key: data for key, data in self.changed.items() if len(data) == _TILE_BYTES}
+        self.changed = {key: data for key, data in self.changed.items() if key not in full}
+        return full
+
+    def tiles(self) -> dict[tuple[int, int], bytes]:
+        """Every tile changed since the start, with its current data."""
+        out = dict(self.changed)
+        for level, data in self._open.items():
+            out[(level, level_count(self.size, level) // TILE_WIDTH)] = bytes(data)
+        return {key: data for key, data in out.items() if data}
+
+    def overlay(self) -> dict[tuple[int, int], bytes]:
+        """The open tiles (enough to compute the root of the current size)."""
+        return {
+            (level, level_count(self.size, level) // TILE_WIDTH): bytes(data)
+            for level, data in self._open.items()
+        }
+
+
+def _levels(size: int) -> int:
+    levels = 0
+    while level_count(size, levels) > 0:
+        levels += 1
+    return levels
+
+
+def load_open_tiles(connection: Connection, log: str, size: int) -> dict[int, bytes]:
+    """The partial last tile of each level of the stored tree of ``size``."""
+    wanted = TileBuilder.open_tiles(size)
+    found: dict[int, bytes] = {}
+    for level, index in wanted:
+        data = connection.execute(
+            sa.select(_t.data).where(_t.log == log, _t.level == level, _t.idx == index)
+        ).scalar()
+        found[level] = bytes(data) if data is not None else b""
+    return found
+
+
+def write_tiles(connection: Connection, log: str, tiles: Mapping[tuple[int, int], bytes]) -> None:
+    """Replace the given tiles (delete then insert: portable, and only tails are rewritten)."""
+    if not tiles:
+        return
+    by_level: dict[int, list[int]] = {}
+    for level, index in tiles:
+        by_level.setdefault(level, []).append(index)
+    for level, indexes in by_level.items():
+        connection.execute(
+            sa.delete(MERKLE_TILE_TABLE).where(
+                _t.log == log, _t.level == level, _t.idx >= min(indexes)
+            )
+        )
+    rows: list[dict[str, Any]] = [
+        {"log": log, "level": level, "idx": index, "data": data}
+        for (level, index), data in sorted(tiles.items())
+    ]
+    for start in range(0, len(rows), 5000):
+        connection.execute(sa.insert(MERKLE_TILE_TABLE), rows[start : start + 5000])
+
+
+def delete_tree(connection: Connection, log: str) -> None:
+    """Forget a log's stored tree (rebuilt from its records afterwards)."""
+    connection.execute(sa.delete(MERKLE_TILE_TABLE).where(_t.log == log))

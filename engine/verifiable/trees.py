@@ -1,0 +1,163 @@
+"""Extending the stored trees from the logs' records, and signing checkpoints of them.
+
+Runs off the check path: a background thread per process (``VerifiableLogs.start``) or a
+tool. Each chunk of leaves is one transaction holding the log's checkpoint lock
+(``engine.store.dialect.CHECKPOINT_LOCK_KEYS``), so with several workers one extends the
+tree and writes a checkpoint while the others find nothing left to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import Connection, Engine
+
+from engine.store.dialect import CHECKPOINT_LOCK_KEYS, dialect_of
+from engine.store.events import EVENT_TABLE
+from engine.store.tables import (
+    CHECKPOINT_TABLE,
+    DECISION_TABLE,
+    MERKLE_TREE_TABLE,
+)
+from engine.verifiable.checkpoints import Checkpoint, timestamp_now
+from engine.verifiable.merkle import leaf_hash, root_hash
+from engine.verifiable.tiles import TileBuilder, TileReader, load_open_tiles, write_tiles
+
+LOG_TABLES: dict[str, sa.Table] = {"decisions": DECISION_TABLE, "events": EVENT_TABLE}
+CONTIGUOUS = {"decisions": True, "events": False}
+"""Decision seqs are 1, 2, 3, … (leaf i is seq i+1); event seqs may skip numbers a rolled-back
+PostgreSQL transaction took, so event leaves are the records in seq order."""
+
+CHUNK = 20_000
+"""Leaves per transaction: the lock (on SQLite, the database's write lock) is held briefly."""
+
+_tree = MERKLE_TREE_TABLE.c
+_cp = CHECKPOINT_TABLE.c
+
+
+@dataclass(frozen=True, slots=True)
+class TreeState:
+    """A stored tree's reach."""
+
+    size: int
+    last_seq: int
+    accepted_checkpoint_id: int
+
+
+def tree_state(connection: Connection, log: str) -> TreeState:
+    """The stored tree of ``log`` (size 0 when none yet)."""
+    row = connection.execute(
+        sa.select(_tree.size, _tree.last_seq, _tree.accepted_checkpoint_id).where(_tree.log == log)
+    ).first()
+    return TreeState(0, 0, 0) if row is None else TreeState(int(row[0]), int(row[1]), int(row[2]))
+
+
+def _save_state(connection: Connection, log: str, state: TreeState) -> None:
+    updated = connection.execute(
+        sa.update(MERKLE_TREE_TABLE)
+        .where(_tree.log == log)
+        .values(size=state.size, last_seq=state.last_seq,
+                accepted_checkpoint_id=state.accepted_checkpoint_id)
+    ).rowcount  # fmt: skip
+    if not updated:
+        connection.execute(
+            sa.insert(MERKLE_TREE_TABLE).values(
+                log=log, size=state.size, last_seq=state.last_seq,
+                accepted_checkpoint_id=state.accepted_checkpoint_id,
+            )
+        )  # fmt: skip
+
+
+def newest_checkpoint_row(connection: Connection, log: str) -> sa.Row[tuple[object, ...]] | None:
+    """The newest stored checkpoint of ``log`` (any, even one given up after a truncation)."""
+    return connection.execute(
+        sa.select(CHECKPOINT_TABLE).where(_cp.log == log).order_by(_cp.id.desc()).limit(1)
+    ).first()
+
+
+def _extend_chunk(connection: Connection, log: str, limit: int) -> tuple[TreeState, bool]:
+    """Add up to ``limit`` records to the stored tree; (new state, whether more remain)."""
+    state = tree_state(connection, log)
+    table = LOG_TABLES[log]
+    rows = connection.execute(
+        sa.select(table.c.seq, table.c.hash)
+        .where(table.c.seq > state.last_seq)
+        .order_by(table.c.seq)
+        .limit(limit)
+    ).all()
+    if CONTIGUOUS[log]:
+        expected = state.last_seq + 1
+        kept = []
+        for row in rows:
+            if row[0] != expected:
+                break  # a gap (not yet visible, or a deleted record): stop before it
+            kept.append(row)
+            expected += 1
+        rows = kept
+    if not rows:
+        return state, False
+    builder = TileBuilder(state.size, load_open_tiles(connection, log, state.size))
+    builder.extend(leaf_hash(bytes.fromhex(row[1])) for row in rows)
+    write_tiles(connection, log, builder.tiles())
+    state = TreeState(builder.size, int(rows[-1][0]), state.accepted_checkpoint_id)
+    _save_state(connection, log, state)
+    return state, len(rows) == limit
+
+
+def checkpoint_log(
+    engine: Engine, log: str, key: Ed25519PrivateKey | None, *, chunk: int = CHUNK
+) -> Checkpoint | None:
+    """Extend ``log``'s tree to its newest record; store and return a new checkpoint when the
+    tree grew past the newest one (None when nothing changed)."""
+    dialect = dialect_of(engine)
+    while True:
+        with dialect.locked_transaction(engine, CHECKPOINT_LOCK_KEYS[log]) as connection:
+            state, more = _extend_chunk(connection, log, chunk)
+            if more:
+                continue
+            newest = newest_checkpoint_row(connection, log)
+            if state.size == 0 or (
+                newest is not None
+                and newest.id > state.accepted_checkpoint_id
+                and newest.size >= state.size
+            ):
+                return None
+            root = root_hash(TileReader(connection, log), state.size).hex()
+            last_hash = connection.execute(
+                sa.select(LOG_TABLES[log].c.hash).where(LOG_TABLES[log].c.seq == state.last_seq)
+            ).scalar_one()
+            checkpoint = Checkpoint.sign(log, state.size, root, timestamp_now(), key)
+            connection.execute(
+                sa.insert(CHECKPOINT_TABLE).values(
+                    **checkpoint.to_dict(), last_seq=state.last_seq, last_hash=last_hash
+                )
+            )
+            return checkpoint
+
+
+def row_checkpoint(row: sa.Row[tuple[object, ...]] | None) -> Checkpoint | None:
+    """A stored checkpoint row as a ``Checkpoint``."""
+    if row is None:
+        return None
+    m = row._mapping
+    return Checkpoint(
+        str(m["log"]), int(m["size"]), str(m["root_hash"]), str(m["timestamp"]),
+        m["key_id"], m["signature"],
+    )  # fmt: skip
+
+
+def reset_tree(connection: Connection, log: str) -> int:
+    """Give up ``log``'s stored tree and every checkpoint so far (``--accept-truncated-log``).
+
+    The tree is rebuilt from the records as they are; returns the id up to which checkpoints
+    are no longer held against the log at start-up.
+    """
+    from engine.verifiable.tiles import delete_tree
+
+    newest = newest_checkpoint_row(connection, log)
+    accepted = int(newest.id) if newest is not None else 0
+    delete_tree(connection, log)
+    _save_state(connection, log, TreeState(0, 0, accepted))
+    return accepted

@@ -1,0 +1,241 @@
+"""``jrp verify``: both chains, both stored trees, stored and supplied checkpoints.
+
+One pass per log over its records for the chain (``engine.decisions.verify`` for decisions),
+one over ``(seq, hash)`` for the trees: the stored tiles are rebuilt in memory and compared
+as they complete, and the root at every checkpoint's size is taken on the way (a
+``Frontier``). A checkpoint holds when the log still has ``size`` records, the root of the
+first ``size`` is ``root_hash``, and the signature holds under the key it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.engine import Connection, Engine
+
+from engine.decisions import verify as verify_decision_chain
+from engine.store.tables import CHECKPOINT_TABLE, MERKLE_TILE_TABLE, SIGNING_KEY_TABLE
+from engine.verifiable import keys
+from engine.verifiable.checkpoints import LOGS, Checkpoint
+from engine.verifiable.event_chain import GENESIS_HASH, stored_event_hash
+from engine.verifiable.merkle import HASH_SIZE, Frontier, leaf_hash
+from engine.verifiable.tiles import TILE_HEIGHT, TILE_WIDTH, TileBuilder, level_count
+from engine.verifiable.trees import LOG_TABLES, row_checkpoint, tree_state
+
+_BATCH = 5000
+
+
+@dataclass(slots=True)
+class LogReport:
+    """What ``verify_logs`` found in one log."""
+
+    log: str
+    length: int = 0
+    first_bad_seq: int | None = None
+    problems: list[str] = field(default_factory=list)
+    checkpoints_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_logs(
+    engine: Engine,
+    checkpoints: Sequence[Checkpoint] = (),
+    public_key: Ed25519PublicKey | None = None,
+) -> list[LogReport]:
+    """Check both logs; ``checkpoints`` (e.g. files an auditor kept) are held against them.
+
+    Signatures are checked with ``public_key`` when given (a checkpoint naming another key
+    fails), else with the key the database recorded under the checkpoint's ``key_id`` (its
+    SHA-256 checked against the id).
+    """
+    reports = []
+    for log in LOGS:
+        report = LogReport(log)
+        if log == "decisions":
+            chain = verify_decision_chain(engine)
+            report.length, report.first_bad_seq = chain.length, chain.first_bad_seq
+        else:
+            report.length, report.first_bad_seq = _verify_event_chain(engine)
+        if report.first_bad_seq is not None:
+            noun = "decision" if log == "decisions" else "event"
+            report.problems.append(
+                f"{noun} log: first bad seq {report.first_bad_seq} "
+                f"({report.length} {noun}s present)"
+            )
+        mine = [c for c in checkpoints if c.log == log]
+        _verify_tree(engine, report, mine, public_key)
+        reports.append(report)
+    return reports
+
+
+def _verify_event_chain(engine: Engine) -> tuple[int, int | None]:
+    table = LOG_TABLES["events"]
+    prev, length, first_bad = GENESIS_HASH, 0, None
+    with engine.connect() as connection:
+        for row in _stream(connection, table, list(table.c)):
+            length += 1
+            if first_bad is not None:
+                continue
+            try:
+                intact = row.prev_hash == prev and stored_event_hash(row) == row.hash
+            except (ValueError, TypeError, AttributeError):
+                intact = False
+            if not intact:
+                first_bad = int(row.seq)
+            prev = row.hash
+    return length, first_bad
+
+
+def _stream(connection: Connection, table: sa.Table, columns: list[Any]) -> Iterator[Any]:
+    after: int | None = None
+    while True:
+        query = sa.select(*columns).order_by(table.c.seq).limit(_BATCH)
+        if after is not None:
+            query = query.where(table.c.seq > after)
+        rows = connection.execute(query).all()
+        connection.rollback()
+        yield from rows
+        if len(rows) < _BATCH:
+            return
+        after = rows[-1].seq
+
+
+def _verify_tree(
+    engine: Engine,
+    report: LogReport,
+    supplied: Sequence[Checkpoint],
+    public_key: Ed25519PublicKey | None,
+) -> None:
+    log = report.log
+    table = LOG_TABLES[log]
+    with engine.connect() as connection:
+        state = tree_state(connection, log)
+        stored = [
+            (row_checkpoint(row), "stored ")
+            for row in connection.execute(
+                sa.select(CHECKPOINT_TABLE)
+                .where(CHECKPOINT_TABLE.c.log == log,
+                       CHECKPOINT_TABLE.c.id > state.accepted_checkpoint_id)
+                .order_by(CHECKPOINT_TABLE.c.id)
+            ).all()
+        ]  # fmt: skip
+        known_keys = {
+            row.key_id: row.public_key_pem
+            for row in connection.execute(sa.select(SIGNING_KEY_TABLE)).all()
+        }
+        connection.rollback()
+        wanted = [(c, origin) for c, origin in stored if c is not None]
+        wanted += [(c, "") for c in supplied]
+        sizes = {c.size for c, _ in wanted}
+        roots: dict[int, bytes] = {}
+        frontier = Frontier()
+        if 0 in sizes:
+            roots[0] = frontier.root()
+        builder = TileBuilder(0, {})
+        tile_problem: str | None = None
+        seqs: list[int] = []
+        for row in _stream(connection, table, [table.c.seq, table.c.hash]):
+            try:
+                leaf = leaf_hash(bytes.fromhex(row.hash))
+            except (ValueError, TypeError):
+                leaf = b"\xff" * HASH_SIZE  # not a hash: no root it is part of can hold
+            frontier.append(leaf)
+            if frontier.size in sizes:
+                roots[frontier.size] = frontier.root()
+            if frontier.size <= state.size:
+                builder.extend([leaf])
+                seqs.append(int(row.seq))
+                if len(seqs) % (TILE_WIDTH * 64) == 0 and tile_problem is None:
+                    tile_problem = _compare(connection, log, builder.take_full(), state.size, seqs)
+        if tile_problem is None:
+            tile_problem = _compare(connection, log, builder.take_full(), state.size, seqs)
+        if tile_problem is None:
+            tile_problem = _compare(connection, log, builder.tiles(), state.size, seqs)
+        if frontier.size < state.size:
+            tile_problem = (
+                f"{log} tree: {state.size} leaves stored but the log holds {frontier.size} records"
+            )
+        if tile_problem is not None:
+            report.problems.append(tile_problem)
+        for checkpoint, origin in wanted:
+            report.checkpoints_checked += 1
+            problem = _checkpoint_problem(
+                checkpoint, roots, frontier.size, None if origin else public_key, known_keys
+            )
+            if problem is not None:
+                report.problems.append(
+                    f"{origin}{checkpoint.describe()} no longer holds: {problem}"
+                )
+
+
+def _compare(
+    connection: Connection,
+    log: str,
+    rebuilt: dict[tuple[int, int], bytes],
+    stored_size: int,
+    seqs: list[int],
+) -> str | None:
+    for (level, index), data in sorted(rebuilt.items()):
+        count = min(TILE_WIDTH, level_count(stored_size, level) - TILE_WIDTH * index)
+        if count <= 0:
+            continue
+        found = connection.execute(
+            sa.select(MERKLE_TILE_TABLE.c.data).where(
+                MERKLE_TILE_TABLE.c.log == log,
+                MERKLE_TILE_TABLE.c.level == level,
+                MERKLE_TILE_TABLE.c.idx == index,
+            )
+        ).scalar()
+        found = bytes(found) if found is not None else b""
+        expected = data[: count * HASH_SIZE]
+        if found == expected:
+            continue
+        span = 1 << (TILE_HEIGHT * (level + 1))
+        first = index * span
+        for position in range(count):
+            if (
+                found[position * HASH_SIZE : (position + 1) * HASH_SIZE]
+                != expected[position * HASH_SIZE : (position + 1) * HASH_SIZE]
+            ):
+                first += position * (span // TILE_WIDTH)
+                break
+        seq = f"seq {seqs[first]}" if first < len(seqs) else f"leaf {first}"
+        return (
+            f"{log} tree: stored node (level {level}, tile {index}) differs from the records "
+            f"from {seq} on"
+        )
+    return None
+
+
+def _checkpoint_problem(
+    checkpoint: Checkpoint,
+    roots: dict[int, bytes],
+    length: int,
+    public_key: Ed25519PublicKey | None,
+    known_keys: dict[str, str],
+) -> str | None:
+    if checkpoint.size > length:
+        return f"the log holds only {length} records"
+    if roots.get(checkpoint.size, b"").hex() != checkpoint.root_hash:
+        return f"the root of the first {checkpoint.size} records is not {checkpoint.root_hash}"
+    if checkpoint.signature is None:
+        return None if public_key is None else "it is unsigned"
+    key = public_key
+    if key is None:
+        pem = known_keys.get(checkpoint.key_id or "")
+        if pem is None:
+            return f"no public key {checkpoint.key_id} (pass --public-key)"
+        try:
+            key = keys.public_from_pem(pem)
+        except ValueError:
+            return f"the stored public key {checkpoint.key_id} is unreadable"
+        if keys.key_id(key) != checkpoint.key_id:
+            return f"the stored public key does not hash to {checkpoint.key_id}"
+    return checkpoint.signature_problem(key)
