@@ -9,22 +9,11 @@ from typing import Any
 
 from engine.audit.replay import replay
 from engine.decisions.hit_index import rebuild
-from engine.registry.identifiers import org_code_check_char, ric_check_char, uscc_check_char
 from engine.store import events, snapshot
 from engine.store.tables import DECISION_HIT_TABLE
 from engine.timing import china_today
 from tests.api.conftest import Running, auth
-
-
-def org(i: int) -> str:
-    body = f"{i:08d}"
-    head = "91440106" + body + org_code_check_char(body)
-    return head + uscc_check_char(head)
-
-
-def person(i: int) -> str:
-    body = f"44010619800101{i:03d}"
-    return body + ric_check_char(body)
+from tests.engine.registry.test_registry import org, person
 
 
 def djd(subject: str, **overrides: Any) -> dict[str, Any]:

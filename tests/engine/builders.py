@@ -19,14 +19,14 @@ from engine.policy.runtime import PolicyRuntime
 from engine.policy.versions import compile_policy
 from engine.state import Entry, State
 from engine.store.events import EventType
-from measures.bundle import Bundle, BundleTrigger, Measure, Memorandum
+from measures.bundle import Bundle, Memorandum
 from measures.schema import (
     DerivationsFile,
-    MeasureDefinition,
     MemorandumFile,
     SubjectKind,
     Vocabulary,
 )
+from tests.engine.policy.rules.rules_helpers import memorandum_of
 
 MATTERS = {"bidding": "招标投标", "financing": "发行企业债券"}
 ROLES = {"legal_representative": "法定代表人", "principal": "主要负责人"}
@@ -86,31 +86,8 @@ def make_bundle(
     }
     memos: dict[str, Memorandum] = {}
     for document in memoranda:
-        memo = MemorandumFile.model_validate(document)
-        measures = tuple(
-            Measure(
-                id=m.id,
-                memorandum_id=memo.id,
-                text=m.text,
-                effect=m.effect,
-                mandatory=m.mandatory,
-                matters=tuple(m.matters),
-                implementing=tuple(m.implementing),
-                legal_basis=m.legal_basis,
-                subject_kinds=tuple(m.subject_kinds),
-                duration_days=m.duration_days,
-                propagate=tuple(m.propagate),
-            )
-            for m in memo.measures
-            if isinstance(m, MeasureDefinition)
-        )
-        triggers = tuple(
-            BundleTrigger(memo.id, i, t.list, tuple(t.subject_kinds), t.when)
-            for i, t in enumerate(memo.triggers)
-        )
-        memos[memo.id] = Memorandum(
-            memo.id, memo.title, memo.doc_no, memo.kind, memo.issued_on, triggers, measures, ""
-        )
+        memo = memorandum_of(MemorandumFile.model_validate(document), "")
+        memos[memo.id] = memo
     content = json.dumps([vocabulary, memoranda, derivations], default=str, sort_keys=True)
     return Bundle(
         version=hashlib.sha256(content.encode()).hexdigest(),

@@ -14,33 +14,14 @@ import yaml
 
 from engine.checks.explain import first_failure, holds
 from engine.policy.rules import CompiledPolicy
-from measures.bundle import Bundle
-from measures.loader import load_bundle
 from measures.schema import Comparison
-from tests.conftest import CASES_DIR, ROOT
-from tests.engine.policy.rules.rules_helpers import make_bundle
-
-CASES = sorted((CASES_DIR / "triggers").glob("*.yaml"))
-
-
-def _bundle(case: dict[str, Any]) -> Bundle:
-    """The case's bundle, as tests/cases/triggers/*.yaml describe it."""
-    if "bundle_dir" in case:
-        return load_bundle(ROOT / case["bundle_dir"])
-    spec = case["bundle"]
-    return make_bundle(
-        spec["memoranda"], derivations=spec.get("derivations", ()), lists=spec.get("lists", ())
-    )
-
-
-def test_cases_are_found() -> None:
-    assert len(CASES) >= 6
+from tests.engine.policy.rules.test_trigger_cases import CASES, case_bundle
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_python_walk_agrees_with_the_rule_engine(path: Path) -> None:
     case: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    bundle = _bundle(case)
+    bundle = case_bundle(case)
     compared = 0
     with CompiledPolicy.compile(bundle) as policy:
         for entry in case.get("entries", []):

@@ -91,36 +91,41 @@ def _dump(document: Any) -> bytes:
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False).encode("utf-8")
 
 
+def memorandum_of(memo: MemorandumFile, path: str) -> Memorandum:
+    """A memorandum file as the bundle holds it, without lint (catalogue refs are skipped)."""
+    measures = tuple(
+        Measure(
+            id=m.id,
+            memorandum_id=memo.id,
+            text=m.text,
+            effect=m.effect,
+            mandatory=m.mandatory,
+            matters=tuple(m.matters),
+            implementing=tuple(m.implementing),
+            legal_basis=m.legal_basis,
+            subject_kinds=tuple(m.subject_kinds),
+            duration_days=m.duration_days,
+            propagate=tuple(m.propagate),
+        )
+        for m in memo.measures
+        if isinstance(m, MeasureDefinition)
+    )
+    triggers = tuple(
+        BundleTrigger(memo.id, i, t.list, tuple(t.subject_kinds), t.when)
+        for i, t in enumerate(memo.triggers)
+    )
+    return Memorandum(
+        memo.id, memo.title, memo.doc_no, memo.kind, memo.issued_on, triggers, measures, path
+    )
+
+
 def _direct(documents: dict[str, Any], salt: str) -> Bundle:
     memoranda: dict[str, Memorandum] = {}
     for path, document in documents.items():
         if not path.startswith("memoranda/"):
             continue
-        memo = MemorandumFile.model_validate(document)
-        measures = tuple(
-            Measure(
-                id=m.id,
-                memorandum_id=memo.id,
-                text=m.text,
-                effect=m.effect,
-                mandatory=m.mandatory,
-                matters=tuple(m.matters),
-                implementing=tuple(m.implementing),
-                legal_basis=m.legal_basis,
-                subject_kinds=tuple(m.subject_kinds),
-                duration_days=m.duration_days,
-                propagate=tuple(m.propagate),
-            )
-            for m in memo.measures
-            if isinstance(m, MeasureDefinition)
-        )
-        triggers = tuple(
-            BundleTrigger(memo.id, i, t.list, tuple(t.subject_kinds), t.when)
-            for i, t in enumerate(memo.triggers)
-        )
-        memoranda[memo.id] = Memorandum(
-            memo.id, memo.title, memo.doc_no, memo.kind, memo.issued_on, triggers, measures, path
-        )
+        memo = memorandum_of(MemorandumFile.model_validate(document), path)
+        memoranda[memo.id] = memo
     derivations = documents.get("derivations.yaml", {"derivations": []})
     content = json.dumps([documents, salt], default=str, sort_keys=True).encode()
     return Bundle(

@@ -24,7 +24,8 @@ from tests.engine.policy.rules.rules_helpers import make_bundle
 CASES = sorted((CASES_DIR / "triggers").glob("*.yaml"))
 
 
-def _bundle(case: dict[str, Any]) -> Bundle:
+def case_bundle(case: dict[str, Any]) -> Bundle:
+    """The case's bundle, as tests/cases/triggers/*.yaml describe it."""
     if "bundle_dir" in case:
         return load_bundle(ROOT / case["bundle_dir"])
     spec = case["bundle"]
@@ -42,7 +43,7 @@ def test_trigger_case(path: Path) -> None:
     case = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert case.get("entries") or case.get("derivations"), "a case checks something"
     failures: list[str] = []
-    with CompiledPolicy.compile(_bundle(case)) as policy:
+    with CompiledPolicy.compile(case_bundle(case)) as policy:
         for entry in case.get("entries", []):
             matches = policy.triggered(
                 list_code=entry["list"],
