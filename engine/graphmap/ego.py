@@ -69,6 +69,7 @@ def ego_graph(
     graph: nx.MultiGraph[str] = nx.MultiGraph()
     _add_node(graph, state, subject_id, day)
     truncated = False
+    edges = 0  # networkx counts edges by walking them all: keep the count here
     queue: deque[tuple[str, int]] = deque([(subject_id, 0)])
     while queue:
         current, distance = queue.popleft()
@@ -89,10 +90,11 @@ def ego_graph(
                     break
                 _add_node(graph, state, other, day)
                 queue.append((other, distance + 1))
-            if graph.number_of_edges() >= MAX_EDGES:
+            if edges >= MAX_EDGES:
                 truncated = True
                 break
             _add_edge(graph, holding)
+            edges += 1
     return graph, truncated
 
 
