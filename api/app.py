@@ -17,8 +17,10 @@ from api.routers import (
     entries,
     health,
     policy,
+    public,
     registry,
     replay,
+    reports,
     verifiable,
 )
 from api.routers import impact as policy_impact
@@ -66,4 +68,6 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     console.install(app)
     app.include_router(credit_office.router)
     app.include_router(verifiable.router)
+    app.include_router(public.router)
+    app.include_router(reports.router)
     return app

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import HTTP_STATUS_CODES, Code, JrpError, validation_details
+from engine.errors import HTTP_STATUS_CODES, Code, JrpError, RateLimited, validation_details
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +27,10 @@ async def _jrp_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JrpError)
     if exc.status >= 500:
         log.error("request.failed", code=exc.code, error=exc.message)
-    return envelope(exc.status, exc.code, exc.message, exc.details)
+    response = envelope(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -30,6 +30,7 @@ class Code(StrEnum):
     # 404: a named thing does not exist
     unknown_entry = "unknown_entry"
     unknown_subject = "unknown_subject"
+    unknown_list = "unknown_list"
     unknown_decision = "unknown_decision"
     unknown_policy_version = "unknown_policy_version"
     no_checkpoint = "no_checkpoint"
@@ -45,6 +46,8 @@ class Code(StrEnum):
     # 422: the request or a policy bundle breaks a rule of the contract
     invalid_request = "invalid_request"
     invalid_policy = "invalid_policy"
+    # 429: too many requests from one client address (the public feed)
+    rate_limited = "rate_limited"
     # 500/503
     internal_error = "internal_error"
     invalid_configuration = "invalid_configuration"
@@ -128,6 +131,17 @@ class Conflict(JrpError):
 
     code = Code.conflict
     status = 409
+
+
+class RateLimited(JrpError):
+    """Too many requests from one client address (429); ``retry_after`` seconds to wait."""
+
+    code = Code.rate_limited
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details=[{"retry_after": retry_after}])
+        self.retry_after = retry_after
 
 
 class NotReady(JrpError):

@@ -61,6 +61,7 @@ class Service:
         )
         self.decisions = DecisionLog(engine)
         self.verifiable = VerifiableLogs(engine)  # checkpoints start with the app (api/app.py)
+        self.public_rate = 60  # public requests a minute per client address (JRP_PUBLIC_RATE)
 
     @classmethod
     def start(cls, settings: Settings, *, engine: Engine | None = None) -> Service:
@@ -69,6 +70,7 @@ class Service:
         db.migrate(engine)
         bundle = load_bundle(settings.policy)
         service = cls(engine=engine, policy_dir=settings.policy)
+        service.public_rate = settings.public_rate
         service.restore_snapshot()
         service.policies.add(bundle)
         open_logs(service.verifiable, settings, service.write)  # before anything is written

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     signing_key: Path | None = Field(default=None, description="Ed25519 PEM key for checkpoints")
     accept_truncated_log: bool = False
     checkpoint_interval: float = Field(default=5.0, gt=0, le=10)
+    public_rate: int = Field(
+        default=60, ge=1, le=1_000_000, description="public requests per minute per address"
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -103,6 +103,15 @@ class ListDefinition(Strict):
     severity: Severity | None = None
     min_publicity_days: int = Field(default=0, ge=0)
     max_publicity_days: int | None = Field(default=None, ge=0)
+    publish: bool | None = None
+    """On the public feed (红黑榜); None: black and red lists are, record lists are not."""
+
+    @property
+    def published(self) -> bool:
+        """Whether the list is shown on the public feed (``publish``, or its kind's default)."""
+        if self.publish is not None:
+            return self.publish
+        return self.kind in (ListKind.black, ListKind.red)
 
     @model_validator(mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from api.auth import Role
+from api.console import publication
 from api.console.frame import (
     LABELS,
     PAGES,
@@ -53,7 +54,6 @@ NOT_YET = {
     13: "政策包上传(检查、运行测试、查看影响)与查询结果的“不适用原因”说明"
     "由第 13 号议题实现,目前尚未提供。",
     14: "异议的核查期限(verify_by)、逾期标记与完整的异议队列由第 14 号议题实现,目前尚未提供。",
-    15: "公示及时性统计、关系图与 PDF 报告由第 15 号议题实现,目前尚未提供。",
 }
 """What a page cannot show yet, said plainly (no placeholder data)."""
 
@@ -397,6 +397,7 @@ async def subject(request: Request, subject_id: str) -> Response:
     if len(subject_id) > 64:
         raise InvalidRequest("主体标识过长。")
     detail = subject_detail(service, subject_id)
+    detail_id = detail["id"]
     today = china_today()
     matters = check_overview.by_matter(service, detail["id"], today)
     unmasked = sees_personal_data(you.caller)
@@ -425,7 +426,7 @@ async def subject(request: Request, subject_id: str) -> Response:
             "masked": not unmasked,
             "vocabulary": service.policy.bundle.vocabulary,
             "today": today.isoformat(),
-            "pending": NOT_YET[15],
+            **publication.subject_extras(you, detail_id),
         },
         visitor=you,
     )
@@ -518,7 +519,7 @@ async def stats(request: Request) -> Response:
         request,
         "stats.html",
         {"title": "反馈统计", "rows": rows, "departments": departments, "feedback_chart": chart,
-         "pending": NOT_YET[15]},
+         **publication.timeliness(you)},
         visitor=you,
     )  # fmt: skip
 

@@ -13,6 +13,8 @@ branches on the database. What differs:
   (no transaction left open between probes) and can be awaited on an event loop (psycopg's
   ``AsyncConnection``); SQLite reads a local file, synchronously, in a few µs.
 - **JSON in SQL.** Unnesting the hits of a decision's response (feedback statistics).
+- **Counters.** ``INSERT .. ON CONFLICT DO UPDATE .. RETURNING`` is written the same on both
+  but built by each dialect's own ``insert`` (the public feed's rate limit, ``count_up``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_sql
+from sqlalchemy.dialects import sqlite as sqlite_sql
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -75,6 +79,19 @@ class Dialect:
         written, adds each row's ``prev_hash`` and ``hash`` (engine/verifiable/event_chain.py).
         """
         raise NotImplementedError
+
+    def count_up(
+        self, connection: Connection, table: sa.Table, key: dict[str, Any], column: str
+    ) -> int:
+        """Add 1 to ``column`` of the row ``key`` (made with 1 when missing): the new value."""
+        insert_of = pg_sql.insert if self.name == "postgresql" else sqlite_sql.insert
+        statement = (
+            insert_of(table)
+            .values(**key, **{column: 1})
+            .on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1})
+            .returning(table.c[column])
+        )
+        return int(connection.execute(statement).scalar_one())
 
     def bulk_insert(
         self,

@@ -263,3 +263,22 @@ MERKLE_TILE_TABLE: sa.Table = MerkleTile.__table__  # type: ignore[attr-defined]
 MERKLE_TREE_TABLE: sa.Table = MerkleTree.__table__  # type: ignore[attr-defined]
 CHECKPOINT_TABLE: sa.Table = CheckpointRecord.__table__  # type: ignore[attr-defined]
 SIGNING_KEY_TABLE: sa.Table = SigningKeyRecord.__table__  # type: ignore[attr-defined]
+
+
+class PublicRate(SQLModel, table=True):
+    """Requests of one client address to the public feed in one minute (engine/publication).
+
+    In the database so that the limit holds whatever worker answers: every worker counts in
+    the same row (docs/api.md#publication).
+    """
+
+    __tablename__ = "public_rate"
+
+    address: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    minute: int = Field(
+        sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False)
+    )  # Unix time // 60
+    count: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+
+
+PUBLIC_RATE_TABLE: sa.Table = PublicRate.__table__  # type: ignore[attr-defined]

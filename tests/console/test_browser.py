@@ -293,9 +293,13 @@ def test_auditor_pages(page: tuple[Any, Watch], server: Server) -> None:
     opened.wait_for_load_state("networkidle")
     assert opened.locator(".chart canvas").count() >= 2
     opened.goto(server.base + "/console/stats")
-    assert opened.locator(".chart canvas").count() == 1
-    # Stored HTML shows as text.
+    assert opened.locator(".chart canvas").count() == 2  # feedback, 双公示 timeliness
+    # Stored HTML shows as text; the relationship map draws.
     opened.goto(server.base + f"/console/subjects/{org}")
+    opened.wait_for_load_state("networkidle")
+    assert opened.locator("#credit-report-pdf").count() == 1
+    assert opened.locator(".chart canvas").count() == 1
+    shot(opened, "subject-map")
     assert XSS_NAME in opened.inner_text("main") and XSS_REASON in opened.inner_text("main")
     opened.goto(server.base + "/console/memoranda/food-drug")
     assert XSS_TITLE in opened.inner_text("h1")

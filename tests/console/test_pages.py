@@ -405,7 +405,7 @@ def test_overview_and_stats_show_engine_figures(running: Running) -> None:
     assert "100.0%" in overview  # finance executed its one reported hit
     stats = client.get("/console/stats").text
     assert "财政部门" in stats and 'id="chart-feedback"' in stats
-    assert "尚未提供" in stats
+    assert 'id="publication-timeliness"' in stats and "尚未提供" not in stats
 
 
 def test_memorandum_page_reads_triggers_and_measures(running: Running) -> None:
@@ -438,3 +438,17 @@ def test_docs_use_the_vendored_assets(running: Running) -> None:
         assert client.get(path).status_code == 200, path
     assert client.get("/openapi.json").status_code == 200
     assert not [p for p in client.get("/openapi.json").json()["paths"] if "console" in p]
+
+
+def test_subject_page_draws_the_map_and_links_the_pdf_report(running: Running) -> None:
+    seed(running)
+    auditor = signed_in(running, "auditor")
+    page = auditor.get(f"/console/subjects/{PERSON}").text
+    assert 'id="chart-graph"' in page and '"kind": "graph"' in page
+    assert f'href="/console/subjects/{PERSON}/report.pdf"' in page and "尚未提供" not in page
+    pdf = auditor.get(f"/console/subjects/{PERSON}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    finance = signed_in(running, "finance")
+    plain = finance.get(f"/console/subjects/{PERSON}").text
+    assert "chart-graph" not in plain and "report.pdf" not in plain
+    assert finance.get(f"/console/subjects/{PERSON}/report.pdf").status_code == 403
