@@ -37,6 +37,8 @@ class Measure:
     duration_days: int | None
     propagate: tuple[Propagation, ...]
     catalogue_ref: str | None = None
+    note: str | None = None
+    """The measure's ``note`` (for a ``ref``: its own, else the catalogue measure's)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from measures import validate
 from measures.bundle import Bundle
 from measures.schema import UNION_TAGS, CatalogueFile, DerivationsFile, MemorandumFile, Vocabulary
 from measures.validate import ParsedBundle, Source, build_bundle, check_bundle
 from measures.version import bundle_version
-from measures.yaml_positions import InvalidBundle, Positions, Problem, read_yaml
+from measures.yaml_positions import InvalidBundle, Positions, Problem, read_yaml, sorted_problems
 
 VOCABULARY = "vocabulary.yaml"
 CATALOGUE = "catalogue.yaml"
@@ -113,6 +114,12 @@ def lint_bundle(directory: Path) -> list[Problem]:
     except InvalidBundle as exc:
         return exc.problems
     return []
+
+
+def legal_basis_problems(files: Mapping[str, bytes]) -> list[Problem]:
+    """Measures of a valid bundle's files that state no legal basis (``--require-legal-basis``)."""
+    files = {path: data for path, data in files.items() if not is_test_file(path)}
+    return sorted_problems(validate.legal_basis_problems(_parse_files(files, [])))
 
 
 def _parse_files(files: Mapping[str, bytes], problems: list[Problem]) -> ParsedBundle:

@@ -253,9 +253,18 @@ class MeasureDefinition(Strict):
     matters: list[Code] = Field(min_length=1)
     implementing: list[Code] = Field(min_length=1)
     legal_basis: Text | None = None
+    note: Text | None = None
+    """Free text for policy staff, e.g. why ``legal_basis`` is null (``--require-legal-basis``)."""
     subject_kinds: list[SubjectKind] = Field(default_factory=lambda: list(BOTH_KINDS))
     duration_days: int | None = Field(default=None, ge=1)
     propagate: list[Propagation] = Field(default_factory=list)
+
+    @property
+    def states_legal_basis(self) -> bool:
+        """A legal basis, or ``legal_basis: null`` written out with a ``note`` saying why."""
+        if self.legal_basis is not None:
+            return True
+        return "legal_basis" in self.model_fields_set and self.note is not None
 
 
 class MeasureReference(Strict):
@@ -263,6 +272,8 @@ class MeasureReference(Strict):
 
     ref: PolicyId
     id: PolicyId
+    note: Text | None = None
+    """This memorandum's own note (the catalogue's text, effect and legal basis still apply)."""
     mandatory: bool | None = None
     subject_kinds: list[SubjectKind] | None = None
     duration_days: int | None = Field(default=None, ge=1)

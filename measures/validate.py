@@ -146,6 +146,7 @@ def _resolve(
         matters=tuple(base.matters),
         implementing=tuple(base.implementing),
         legal_basis=base.legal_basis,
+        note=measure.note or base.note,
         subject_kinds=tuple(subject_kinds),
         duration_days=duration_days,
         propagate=tuple(propagate),
@@ -309,3 +310,39 @@ def _effect_problems(
         yield source.problem(
             f"{subject} not allowed in an incentive memorandum (only 'incentive')", *loc, key
         )
+
+
+def legal_basis_problems(parsed: ParsedBundle) -> list[Problem]:
+    """Memorandum measures that neither give a legal basis nor say plainly that there is none.
+
+    ``jrp lint --require-legal-basis`` (docs/policy-format.md#legal-basis): a written-out measure
+    needs ``legal_basis``, or ``legal_basis: null`` with a ``note``; a ``ref`` takes the
+    catalogue measure's legal basis, so that measure needs one, or ``legal_basis: null`` with a
+    ``note`` there or on the ``ref``. Each problem is at the line of the measure's ``id``.
+    """
+    catalogue = (
+        {m.id: m for m in parsed.catalogue.model.measures} if parsed.catalogue is not None else {}
+    )
+    problems: list[Problem] = []
+    for source in parsed.memoranda:
+        for i, measure in enumerate(source.model.measures):
+            if isinstance(measure, MeasureDefinition):
+                if not measure.states_legal_basis:
+                    problems.append(source.problem(
+                        f"measure '{measure.id}' has no legal_basis: give one, or write "
+                        "'legal_basis: null' with a 'note' saying its document gives none",
+                        "measures", i, "id",
+                    ))  # fmt: skip
+                continue
+            base = catalogue.get(measure.ref)
+            if base is None or base.legal_basis is not None:
+                continue  # an unknown ref is reported by check_bundle
+            if "legal_basis" in base.model_fields_set and (base.note or measure.note):
+                continue
+            problems.append(source.problem(
+                f"measure '{measure.id}' has no legal_basis: its catalogue measure "
+                f"'{measure.ref}' gives none; give one there, or write 'legal_basis: null' there "
+                "with a 'note' (there or on this ref) saying its document gives none",
+                "measures", i, "id",
+            ))  # fmt: skip
+    return problems

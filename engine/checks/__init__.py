@@ -5,7 +5,7 @@
 """
 
 from engine.checks.decide import answer, decide_async, draft, normalized_request
-from engine.checks.evaluation import Evaluation, Hit, Via, evaluate
+from engine.checks.evaluation import Evaluation, Hit, Via, evaluate, evaluate_matters
 from engine.checks.schemas import CheckRequest
 from engine.checks.views import hit_view, response_body
 
@@ -18,6 +18,7 @@ __all__ = [
     "decide_async",
     "draft",
     "evaluate",
+    "evaluate_matters",
     "hit_view",
     "normalized_request",
     "response_body",

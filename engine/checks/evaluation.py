@@ -110,16 +110,46 @@ def evaluate(
     With ``explain`` the same walk also records, for every entry that concerns the subject,
     each way it gives no hit (``engine.checks.explain``); without it nothing else is done.
     """
+    answers = evaluate_matters(
+        state, runtime, subject_id=subject_id, matters=(matter,), day=day, explain=explain
+    )
+    return answers[matter]
+
+
+def evaluate_matters(
+    state: State,
+    runtime: PolicyRuntime,
+    *,
+    subject_id: str,
+    matters: Sequence[str],
+    day: dt.date,
+    explain: bool = False,
+) -> dict[str, Evaluation]:
+    """``evaluate`` for every one of ``matters`` in one walk of the subject (hold the lock).
+
+    The walk over the subject's entries, its holdings and their memoranda' measures does not
+    depend on the matter; each measure's hit is filed under each requested matter it lists.
+    ``evaluate`` is this function for one matter, so the two cannot drift apart. ``explain``
+    names reasons for one matter only: it needs exactly one.
+    """
+    if explain and len(matters) != 1:
+        raise ValueError("explain needs exactly one matter")
+    wanted = dict.fromkeys(matters)
     subject = state.subjects.get(subject_id)
     if subject is None:
-        return Evaluation(
-            known_subject=False,
-            subject_kind=None,
-            hits=(),
-            incentives_withheld=False,
-            explanation=() if explain else None,
-        )
-    hits: dict[tuple[str, str, str], Hit] = {}
+        return {
+            matter: Evaluation(
+                known_subject=False,
+                subject_kind=None,
+                hits=(),
+                incentives_withheld=False,
+                explanation=() if explain else None,
+            )
+            for matter in wanted
+        }
+    # The one matter that ``explain`` speaks about (never read without ``explain``).
+    matter = next(iter(wanted)) if explain else ""
+    hits: dict[str, dict[tuple[str, str, str], Hit]] = {m: {} for m in wanted}
     blocked = False
     blocking: list[str] = []
     reasons: list[Explanation] = []
@@ -139,15 +169,20 @@ def evaluate(
         ))  # fmt: skip
 
     def add(memo: Memorandum, measure: Measure, entry: Entry, via: Via | None) -> None:
+        """File the hit under each requested matter the measure lists."""
+        filed = [m for m in measure.matters if m in hits]
+        if not filed:
+            return
         end = measure_end(measure, entry)
         if end is not None and day >= end:
             if explain:
                 why(entry, via, Reason.duration_over, memo, measure, f"ended {end.isoformat()}")
             return
         key = (entry.id, measure.id, "" if via is None else via.subject_id)
-        if key not in hits:
-            until = None if end is None else end - dt.timedelta(days=1)
-            hits[key] = Hit(memo, measure, runtime.position(measure), entry, via, until)
+        for m in filed:
+            if key not in hits[m]:
+                until = None if end is None else end - dt.timedelta(days=1)
+                hits[m][key] = Hit(memo, measure, runtime.position(measure), entry, via, until)
 
     for entry in state.entries_of(subject_id):
         if not entry.in_force(day):
@@ -162,11 +197,13 @@ def evaluate(
             _untriggered(runtime, entry, memoranda, None, why)
         for memo in memoranda:
             for measure in memo.measures:
-                if matter in measure.matters and subject.kind in measure.subject_kinds:
+                if subject.kind in measure.subject_kinds:
                     add(memo, measure, entry, None)
-                elif explain and matter not in measure.matters:
+                if not explain:
+                    continue
+                if matter not in measure.matters:
                     why(entry, None, Reason.matter_not_listed, memo, measure)
-                elif explain:
+                elif subject.kind not in measure.subject_kinds:
                     why(entry, None, Reason.kind_not_covered, memo, measure,
                         f"subject_kinds {', '.join(measure.subject_kinds)}")  # fmt: skip
 
@@ -187,31 +224,31 @@ def evaluate(
                             _not_reached(measure, memo, entry, via, holding, matter, day, why)
                         continue
                     reaches = True
-                    if matter in measure.matters:
-                        add(memo, measure, entry, via)
-                    elif explain:
+                    add(memo, measure, entry, via)
+                    if explain and matter not in measure.matters:
                         why(entry, via, Reason.matter_not_listed, memo, measure)
             if reaches and runtime.blocks_incentives(entry):
                 blocked = True
                 blocking.append(entry.id)
 
-    kept = [
-        hit for hit in hits.values() if not (blocked and hit.measure.effect is Effect.incentive)
-    ]
-    kept.sort(key=Hit.sort_key)
-    if explain and blocked:
-        detail = "blocked by entries " + ", ".join(dict.fromkeys(blocking))
-        for hit in sorted(hits.values(), key=Hit.sort_key):
-            if hit.measure.effect is Effect.incentive:
-                why(hit.entry, hit.via, Reason.incentive_withheld, hit.memorandum, hit.measure,
-                    detail)  # fmt: skip
-    return Evaluation(
-        known_subject=True,
-        subject_kind=subject.kind,
-        hits=tuple(kept),
-        incentives_withheld=blocked,
-        explanation=tuple(reasons) if explain else None,
-    )
+    answers: dict[str, Evaluation] = {}
+    for m, found in hits.items():
+        kept = [h for h in found.values() if not (blocked and h.measure.effect is Effect.incentive)]
+        kept.sort(key=Hit.sort_key)
+        if explain and blocked:
+            detail = "blocked by entries " + ", ".join(dict.fromkeys(blocking))
+            for hit in sorted(found.values(), key=Hit.sort_key):
+                if hit.measure.effect is Effect.incentive:
+                    why(hit.entry, hit.via, Reason.incentive_withheld, hit.memorandum,
+                        hit.measure, detail)  # fmt: skip
+        answers[m] = Evaluation(
+            known_subject=True,
+            subject_kind=subject.kind,
+            hits=tuple(kept),
+            incentives_withheld=blocked,
+            explanation=tuple(reasons) if explain else None,
+        )
+    return answers
 
 
 Why = Callable[..., None]

@@ -2,7 +2,8 @@
 
 Every (subject, matter) the edit can change is evaluated on the current state at ``as_of``
 under the policy in force and under the new bundle, with the check path's own evaluation
-(``engine.checks.evaluate``), and the answers compared. Nothing is written.
+(``engine.checks.evaluate_matters``: one walk per subject answers every matter, exactly as
+``evaluate`` answers one), and the answers compared. Nothing is written.
 
 Only what the edit can change is evaluated (docs/performance.md#policy-impact): a hit comes
 from a memorandum triggered by an entry in force, so when the vocabulary (lists, settings)
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from engine.checks.evaluation import Evaluation, counterparts, evaluate
+from engine.checks.evaluation import Evaluation, counterparts, evaluate_matters
 from engine.errors import InvalidPolicy
 from engine.policy.bundles import parse_bundle
 from engine.policy.diff import changed_memoranda, diff_bundles
@@ -107,10 +108,12 @@ def _report(state: State, old: PolicyRuntime, new: PolicyRuntime, day: dt.date) 
     before_by_measure: dict[str, set[str]] = {}
     after_by_measure: dict[str, set[str]] = {}
     for subject_id in sorted(subjects):
+        # One walk of the subject per policy answers every matter (``evaluate_matters``).
+        with state.lock:
+            befores = evaluate_matters(state, old, subject_id=subject_id, matters=matters, day=day)
+            afters = evaluate_matters(state, new, subject_id=subject_id, matters=matters, day=day)
         for matter in matters:
-            with state.lock:
-                before = evaluate(state, old, subject_id=subject_id, matter=matter, day=day)
-                after = evaluate(state, new, subject_id=subject_id, matter=matter, day=day)
+            before, after = befores[matter], afters[matter]
             for hit in before.hits:
                 before_by_measure.setdefault(hit.measure.id, set()).add(subject_id)
             for hit in after.hits:
