@@ -23,6 +23,7 @@ import argparse
 import cProfile
 import gc
 import hashlib
+import os
 import pstats
 import random
 import statistics
@@ -116,10 +117,11 @@ def time_proofs(engine: sa.Engine, n: int, count: int, service: bool) -> None:
     gcs: list[int] = []
     gc.callbacks.append(lambda phase, info: gcs.append(1) if phase == "start" else None)
     logs = VerifiableLogs(engine)
-    inclusion, consistency = [], []
+    inclusion, consistency, cpu = [], [], []
     for _ in range(count):
         index = rng.randrange(n)
         size = rng.randint(index + 1, n)
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         if service:
             logs.decision_proof(f"d{index:015d}", size=size, department=None, auditor=True)
@@ -131,14 +133,16 @@ def time_proofs(engine: sa.Engine, n: int, count: int, service: bool) -> None:
                 inclusion_proof(reader, index, size)
                 root_hash(reader, size)
         inclusion.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
     for _ in range(count if service else 0):
         second = rng.randint(2, n)
         first = rng.randint(1, second)
         t0 = time.perf_counter()
         logs.consistency("decisions", first, second)
         consistency.append(time.perf_counter() - t0)
-    what = "decision_proof (service)" if service else "inclusion proof + root"
+    what = "decision_proof (service)" if service else "inclusion proof + root, a query per tile"
     print(f"{what}, {count} random: {_quantiles(inclusion)}")
+    print(f"  its CPU time (thread_time): {_quantiles(cpu)}; load {os.getloadavg()[0]:.1f}")
     if consistency:
         print(f"consistency (service), {count} random: {_quantiles(consistency)}")
     print(f"garbage collections during the proofs: {len(gcs)}")
@@ -153,7 +157,8 @@ def main() -> None:
     parser.add_argument("--proofs", type=int, default=2000)
     parser.add_argument("--check", action="store_true", help="compare the root in memory")
     parser.add_argument("--profile", default=None, help="write cProfile stats of the build")
-    parser.add_argument("--reuse", action="store_true", help="keep filled records (SQLite --dir)")
+    parser.add_argument("--reuse", action="store_true", help="keep the filled records")
+    parser.add_argument("--fill-only", action="store_true")
     args = parser.parse_args()
     if args.db == "sqlite":
         path = Path(args.dir or tempfile.mkdtemp()) / "merkle.db"
@@ -180,11 +185,13 @@ def main() -> None:
         t0 = time.perf_counter()
         fill_decisions(engine, n)
         print(f"filled {n} synthetic decisions in {time.perf_counter() - t0:.1f} s (not timed)")
+    if args.fill_only:
+        return
     with engine.begin() as connection:  # from scratch (a --reuse run rebuilds)
         for table in ("merkle_tile", "merkle_tree", "checkpoint"):
             connection.exec_driver_sql(f"DELETE FROM {table}")
     profile = cProfile.Profile() if args.profile else None
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if profile:
         profile.enable()
     if args.source == "decisions":
@@ -192,13 +199,14 @@ def main() -> None:
         assert checkpoint is not None and checkpoint.size == n, checkpoint
     else:
         build_in_memory(engine, n)
-    built = time.perf_counter() - started
+    built, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if profile:
         profile.disable()
         profile.dump_stats(args.profile)
         pstats.Stats(args.profile).sort_stats("tottime").print_stats(15)
     print(f"{engine.dialect.name}: built {n} leaves ({args.source}) in {built:.1f} s "
-          f"({built / n * 1e6:.2f} µs/leaf)")  # fmt: skip
+          f"({built / n * 1e6:.2f} µs/leaf); this process's CPU {cpu:.1f} s "
+          f"({cpu / n * 1e6:.2f} µs/leaf); load {os.getloadavg()[0]:.1f}")  # fmt: skip
     if args.check:
         frontier = Frontier()
         for i in range(n):

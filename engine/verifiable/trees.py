@@ -9,6 +9,7 @@ tree and writes a checkpoint while the others find nothing left to do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -129,7 +130,7 @@ def checkpoint_log(
                 and newest.size >= state.size
             ):
                 return None
-            root = root_hash(TileReader(connection, log), state.size).hex()
+            root = TileReader(connection, log).read(partial(root_hash, size=state.size)).hex()
             last_hash = connection.execute(
                 sa.select(LOG_TABLES[log].c.hash).where(LOG_TABLES[log].c.seq == state.last_seq)
             ).scalar_one()

@@ -14,7 +14,14 @@ from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog
 from engine.store.tables import DECISION_TABLE, MERKLE_TILE_TABLE
-from engine.verifiable.merkle import LeafHashes, leaf_hash, leaf_hashes_of_hex, root_hash
+from engine.verifiable.merkle import (
+    LeafHashes,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    leaf_hashes_of_hex,
+    root_hash,
+)
 from engine.verifiable.tiles import (
     TILE_HEIGHT,
     TILE_WIDTH,
@@ -106,3 +113,28 @@ def test_chunked_service_build_over_decisions_stops_at_a_gap(engine: Engine) -> 
     assert stored_tiles(engine) == expected_tiles(leaves)
     with engine.connect() as connection:
         assert tree_state(connection, "decisions").last_seq == 100
+
+
+def test_proofs_read_every_tile_in_one_query(engine: Engine) -> None:
+    leaves = leaf_hashes_of_hex(RECORDS)
+    with engine.begin() as connection:
+        builder = TileBuilder(0, {})
+        builder.extend(leaves)
+        write_tiles(connection, "decisions", builder.tiles())
+    rng = random.Random(4)
+    with engine.connect() as connection:
+        for _ in range(60):
+            size = rng.randint(1, N)
+            index, first = rng.randrange(size), rng.randint(1, size)
+            reader = TileReader(connection, "decisions")
+            path, root = reader.read(
+                lambda t, i=index, n=size: (inclusion_proof(t, i, n), root_hash(t, n))
+            )
+            assert reader.reads == 1
+            one_by_one = TileReader(connection, "decisions")
+            assert path == inclusion_proof(one_by_one, index, size)
+            assert root == root_hash(one_by_one, size) == root_hash(LeafHashes(leaves), size)
+            reader = TileReader(connection, "decisions")
+            proof = reader.read(lambda t, m=first, n=size: consistency_proof(t, m, n))
+            assert reader.reads <= 1  # none when first == size (an empty proof)
+            assert proof == consistency_proof(LeafHashes(leaves), first, size)
