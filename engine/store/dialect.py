@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -101,6 +101,31 @@ class Dialect:
         json_text_columns: Sequence[str],
     ) -> None:
         """Insert rows whose ``json_text_columns`` hold JSON already encoded as text."""
+        raise NotImplementedError
+
+    def fetch_tuples(
+        self, connection: Connection, sql: str, params: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (``?`` placeholders) as the driver's plain tuples, in the
+        connection's transaction: no SQLAlchemy row object per row (bulk reads)."""
+        driver: Any = connection.connection.driver_connection
+        cursor = driver.cursor()
+        try:
+            cursor.execute(sql.replace("?", self._placeholder), tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    _placeholder = "?"
+
+    def insert_tuples(
+        self,
+        connection: Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+    ) -> None:
+        """Insert plain rows (values of ``columns`` in order) in the connection's transaction."""
         raise NotImplementedError
 
     def probe_connection(self, engine: Engine) -> Any:
@@ -183,6 +208,23 @@ class SqliteDialect(Dialect):
         )
         connection.execute(statement, list(rows))
 
+    def insert_tuples(
+        self,
+        connection: Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+    ) -> None:
+        driver: Any = connection.connection.driver_connection
+        marks = ", ".join("?" * len(columns))
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
+        finally:
+            cursor.close()
+
     decision_hits_sql = """
         SELECT DISTINCT d.seq, json_extract(hit.value, '$.measure_id') AS measure_id
         FROM decision d, json_each(d.response, '$.hits') AS hit
@@ -261,6 +303,23 @@ class PostgresDialect(Dialect):
             raise sa.exc.DBAPIError.instance(
                 statement, None, exc, dbapi_error, dialect=connection.dialect
             ) from exc
+
+    _placeholder = "%s"
+
+    def insert_tuples(
+        self,
+        connection: Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+    ) -> None:
+        driver: Any = connection.connection.driver_connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
     def probe_connection(self, engine: Engine) -> Any:
         connection = super().probe_connection(engine)

@@ -11,22 +11,28 @@ is either a stored complete subtree or splits again. A proof thus reads O(log n)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 HASH_SIZE = 32
-_LEAF_PREFIX = b"\x00"
-_NODE_PREFIX = b"\x01"
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
 
 
 def leaf_hash(leaf: bytes) -> bytes:
     """``SHA-256(0x00 || leaf)``: the hash of a one-leaf tree."""
-    return hashlib.sha256(_LEAF_PREFIX + leaf).digest()
+    return hashlib.sha256(LEAF_PREFIX + leaf).digest()
+
+
+def leaf_hashes_of_hex(records: Iterable[str]) -> list[bytes]:
+    """``leaf_hash`` of each hex-encoded record hash, in one comprehension (bulk builds)."""
+    sha256, prefix, fromhex = hashlib.sha256, LEAF_PREFIX, bytes.fromhex
+    return [sha256(prefix + fromhex(record)).digest() for record in records]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """``SHA-256(0x01 || left || right)``."""
-    return hashlib.sha256(_NODE_PREFIX + left + right).digest()
+    return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()

@@ -186,9 +186,9 @@ class VerifiableLogs:
                 )
             else:
                 checkpoint = self._checkpoint_of_size(connection, "decisions", size)
-            reader = TileReader(connection, "decisions")
-            path = inclusion_proof(reader, index, size)
-            leaf = reader.node(0, index)
+            path, leaf = TileReader(connection, "decisions").read(
+                lambda tiles: (inclusion_proof(tiles, index, size), tiles.node(0, index))
+            )
         return {
             "leaf_index": index,
             "tree_size": size,
@@ -211,7 +211,9 @@ class VerifiableLogs:
                     "first must be between 1 and second",
                     details=[{"field": "first", "message": f"between 1 and {second}"}],
                 )
-            path = consistency_proof(TileReader(connection, log_name), first, second)
+            path = TileReader(connection, log_name).read(
+                lambda tiles: consistency_proof(tiles, first, second)
+            )
         return {"first": first, "second": second, "proof": [node.hex() for node in path]}
 
     @staticmethod

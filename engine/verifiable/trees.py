@@ -9,6 +9,7 @@ tree and writes a checkpoint while the others find nothing left to do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,7 +23,7 @@ from engine.store.tables import (
     MERKLE_TREE_TABLE,
 )
 from engine.verifiable.checkpoints import Checkpoint, timestamp_now
-from engine.verifiable.merkle import leaf_hash, root_hash
+from engine.verifiable.merkle import leaf_hashes_of_hex, root_hash
 from engine.verifiable.tiles import TileBuilder, TileReader, load_open_tiles, write_tiles
 
 LOG_TABLES: dict[str, sa.Table] = {"decisions": DECISION_TABLE, "events": EVENT_TABLE}
@@ -78,32 +79,37 @@ def newest_checkpoint_row(connection: Connection, log: str) -> sa.Row[tuple[obje
 
 
 def _extend_chunk(connection: Connection, log: str, limit: int) -> tuple[TreeState, bool]:
-    """Add up to ``limit`` records to the stored tree; (new state, whether more remain)."""
+    """Add up to ``limit`` records to the stored tree; (new state, whether more remain).
+
+    The records' ``seq`` and ``hash`` come as the driver's tuples in one keyset query, the
+    leaves are hashed in one comprehension and the tree extended a level at a time
+    (``TileBuilder.extend``).
+    """
     state = tree_state(connection, log)
     table = LOG_TABLES[log]
-    rows = connection.execute(
-        sa.select(table.c.seq, table.c.hash)
-        .where(table.c.seq > state.last_seq)
-        .order_by(table.c.seq)
-        .limit(limit)
-    ).all()
-    if CONTIGUOUS[log]:
+    rows = dialect_of(connection).fetch_tuples(
+        connection,
+        f"SELECT seq, hash FROM {table.name} WHERE seq > ? ORDER BY seq LIMIT ?",
+        (state.last_seq, limit),
+    )
+    full = len(rows) == limit
+    if CONTIGUOUS[log] and rows and rows[-1][0] - state.last_seq != len(rows):
+        # A gap (not yet visible, or a deleted record): stop before it. Seqs only increase,
+        # so without a gap the last one is last_seq + len(rows).
         expected = state.last_seq + 1
-        kept = []
-        for row in rows:
-            if row[0] != expected:
-                break  # a gap (not yet visible, or a deleted record): stop before it
-            kept.append(row)
-            expected += 1
-        rows = kept
+        for kept, row in enumerate(rows):
+            if row[0] != expected + kept:
+                rows = rows[:kept]
+                break
+        full = False
     if not rows:
         return state, False
     builder = TileBuilder(state.size, load_open_tiles(connection, log, state.size))
-    builder.extend(leaf_hash(bytes.fromhex(row[1])) for row in rows)
+    builder.extend(leaf_hashes_of_hex([row[1] for row in rows]))
     write_tiles(connection, log, builder.tiles())
     state = TreeState(builder.size, int(rows[-1][0]), state.accepted_checkpoint_id)
     _save_state(connection, log, state)
-    return state, len(rows) == limit
+    return state, full
 
 
 def checkpoint_log(
@@ -124,7 +130,7 @@ def checkpoint_log(
                 and newest.size >= state.size
             ):
                 return None
-            root = root_hash(TileReader(connection, log), state.size).hex()
+            root = TileReader(connection, log).read(partial(root_hash, size=state.size)).hex()
             last_hash = connection.execute(
                 sa.select(LOG_TABLES[log].c.hash).where(LOG_TABLES[log].c.seq == state.last_seq)
             ).scalar_one()

@@ -141,6 +141,7 @@ def _verify_tree(
         builder = TileBuilder(0, {})
         tile_problem: str | None = None
         seqs: list[int] = []
+        pending: list[bytes] = []
         for row in _stream(connection, table, [table.c.seq, table.c.hash]):
             try:
                 leaf = leaf_hash(bytes.fromhex(row.hash))
@@ -150,10 +151,16 @@ def _verify_tree(
             if frontier.size in sizes:
                 roots[frontier.size] = frontier.root()
             if frontier.size <= state.size:
-                builder.extend([leaf])
+                pending.append(leaf)
                 seqs.append(int(row.seq))
-                if len(seqs) % (TILE_WIDTH * 64) == 0 and tile_problem is None:
-                    tile_problem = _compare(connection, log, builder.take_full(), state.size, seqs)
+                if len(seqs) % (TILE_WIDTH * 64) == 0:
+                    builder.extend(pending)  # a batch at a time: what TileBuilder is fast at
+                    pending = []
+                    if tile_problem is None:
+                        tile_problem = _compare(
+                            connection, log, builder.take_full(), state.size, seqs
+                        )
+        builder.extend(pending)
         if tile_problem is None:
             tile_problem = _compare(connection, log, builder.take_full(), state.size, seqs)
         if tile_problem is None:
