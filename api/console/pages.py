@@ -367,7 +367,7 @@ async def decision(request: Request, decision_id: str) -> Response:
             "replay_diff": replay_diff,
             "feedback": browse.decision_feedback(engine, decision_id),
             "vocabulary": you.service.policy.bundle.vocabulary,
-            "pending": NOT_YET[13],
+            "bundle": you.service.policy.bundle,
         },
         visitor=you,
     )
@@ -544,7 +544,7 @@ def _check_page(
             "answer": answer,
             "message": message,
             "vocabulary": you.service.policy.bundle.vocabulary,
-            "pending": NOT_YET[13],
+            "bundle": you.service.policy.bundle,
         },
         status=status,
         visitor=you,
@@ -554,7 +554,7 @@ def _check_page(
 @router.get("/check")
 async def check_form(request: Request) -> Response:
     you = visit(request, PAGES["check"])
-    return _check_page(request, you, form={})
+    return _check_page(request, you, form={"explain": "1"})
 
 
 @router.post("/check")
@@ -562,8 +562,11 @@ async def run_check(request: Request) -> Response:
     """A real check through ``engine.checks.decide_async``: logged like any check."""
     you = visit(request, PAGES["check"])
     fields = await read_form(request, you.session)
-    form = {name: fields.get(name, "") for name in ("subject_id", "matter", "as_of", "reference")}
+    names = ("subject_id", "matter", "as_of", "reference", "explain")
+    form = {name: fields.get(name, "") for name in names}
     raw: dict[str, Any] = {"subject_id": form["subject_id"], "matter": form["matter"]}
+    if form["explain"]:
+        raw["explain"] = True
     if form["as_of"]:
         raw["as_of"] = form["as_of"]
     if form["reference"]:

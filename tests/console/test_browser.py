@@ -333,6 +333,10 @@ def test_implementer_runs_a_check(page: tuple[Any, Watch], server: Server) -> No
     opened.click("form.card button[type=submit]")
     opened.wait_for_selector("#answer")
     assert "禁止" in opened.inner_text("#answer")
+    # "说明原因" is on by default: the answer carries the explanation, reasons in Chinese.
+    assert opened.is_checked("input[name=explain]")
+    explained = opened.inner_text("#explanation")
+    assert "不适用原因说明" in explained
     assert_cjk_renders(opened)
     shot(opened, "check")
     # The check is in the log like any other.

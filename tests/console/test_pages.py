@@ -312,6 +312,46 @@ def test_check_form_runs_a_logged_check(running: Running) -> None:
     assert log["items"][-1]["caller"] == "某市财政局"
 
 
+def test_reason_labels_cover_every_reason_code() -> None:
+    from api.console.frame import LABELS
+    from engine.checks.explain import Reason
+
+    assert set(LABELS["reason"]) == {reason.value for reason in Reason}
+    assert all(label and label != code for code, label in LABELS["reason"].items())
+
+
+def test_check_form_explains_and_the_decision_page_shows_the_logged_explanation(
+    running: Running,
+) -> None:
+    data = seed(running)
+    client = signed_in(running, "finance")
+    form = client.get("/console/check")
+    assert 'name="explain" value="1" checked' in form.text  # on by default
+    fields = {"csrf": csrf_of(form.text), "subject_id": ORG, "matter": "government_procurement"}
+    explained = client.post("/console/check", data={**fields, "explain": "1"})
+    assert explained.status_code == 200, explained.text[:500]
+    # The second entry is under objection: it concerns the subject without a hit.
+    assert "条目异议中,核实期间暂不执行" in explained.text
+    assert "<code>under_objection</code>" in explained.text
+    assert data["objected"]["id"][:8] in explained.text
+    plain = client.post("/console/check", data=fields)
+    assert plain.status_code == 200 and "under_objection" not in plain.text
+    assert "不适用原因说明" not in plain.text
+    logged = client.get(f"/v1/decisions?subject_id={ORG}", headers=auth("auditor")).json()
+    with_explain, without = logged["items"][-2], logged["items"][-1]
+    assert with_explain["request"].get("explain") is True and "explain" not in without["request"]
+    reasons = {item["reason"] for item in with_explain["response"]["explanation"]}
+    assert "under_objection" in reasons
+    client.post("/console/logout", data={"csrf": csrf_of(plain.text)})
+    signed_in(running, "auditor")
+    page = client.get(f"/console/decisions/{with_explain['decision_id']}").text
+    for reason in reasons:
+        assert f"<code>{reason}</code>" in page
+    assert "条目异议中,核实期间暂不执行" in page
+    other = client.get(f"/console/decisions/{without['decision_id']}").text
+    assert "此次查询未要求说明原因" in other and "<code>under_objection</code>" not in other
+
+
 def test_check_form_bad_input_and_missing_csrf(running: Running) -> None:
     client = signed_in(running, "finance")
     form = client.get("/console/check")
