@@ -380,40 +380,122 @@ def test_check_form_bad_input_and_missing_csrf(running: Running) -> None:
     assert huge.status_code == 413
 
 
+def _third_entry_overdue(running: Running) -> str:
+    """A third entry of the court on ORG with an objection received long ago (overdue)."""
+    client = running.client
+    entry = {
+        "list": "dishonest_judgment_debtor",
+        "subject_id": ORG,
+        "subject_kind": "org",
+        "decided_on": "2024-03-01",
+        "doc_no": "(2024)粤01执7号",
+        "attributes": {"amount": 3000000, "category": "tax_evasion"},
+    }
+    registered = client.post("/v1/entries", json=entry, headers=auth("court"))
+    assert registered.status_code == 201, registered.text
+    entry_id: str = registered.json()["entry"]["id"]
+    raised = client.post(
+        f"/v1/entries/{entry_id}/objection",
+        json={"reason": "已履行<b>完毕</b>", "received_on": "2025-01-02"},
+        headers=auth("admin"),
+    )
+    assert raised.status_code == 200, raised.text
+    return entry_id
+
+
+def test_objections_queue_overdue_first_with_verify_by(running: Running) -> None:
+    data = seed(running)
+    overdue = _third_entry_overdue(running)
+    listed = running.client.get("/v1/objections?status=open", headers=auth("admin")).json()
+    by_id = {item["entry_id"]: item for item in listed["items"]}
+    assert by_id[overdue]["overdue"] is True and by_id[data["objected"]["id"]]["overdue"] is False
+    client = signed_in(running, "admin")
+    page = client.get("/console/objections").text
+    assert page.index(overdue[:8]) < page.index(data["objected"]["id"][:8])  # overdue first
+    assert (
+        by_id[overdue]["verify_by"] in page and by_id[data["objected"]["id"]]["verify_by"] in page
+    )
+    assert page.count('class="tag overdue"') == 1
+    assert "已履行&lt;b&gt;完毕&lt;/b&gt;" in page
+    assert "其中逾期 <strong>1</strong> 件" in page
+    overview = client.get("/console/").text
+    assert 'id="tile-objections"><b>2</b>' in overview
+    assert 'id="tile-overdue"><b>1</b>' in overview
+    # An initiator sees its department's only: tax has none of the court's entries.
+    client.post("/console/logout", data={"csrf": csrf_of(page)})
+    signed_in(running, "tax")
+    tax = client.get("/console/objections").text
+    assert overdue[:8] not in tax and "目前没有未处理的异议" in tax
+    refused = client.post(
+        f"/console/objections/{overdue}/resolution",
+        data={"csrf": csrf_of(tax), "outcome": "upheld"},
+    )
+    assert refused.status_code == 403  # as through /v1: not the entry's department
+
+
 def test_objection_resolution_through_the_form(running: Running) -> None:
     data = seed(running)
     objected = data["objected"]["id"]
-    client = signed_in(running, "court")
+    overdue = _third_entry_overdue(running)
+    client = signed_in(running, "court")  # an initiator of the entries' department
     court = client.get("/console/objections")
-    assert objected[:8] in court.text and '<form class="resolve"' not in court.text
-    refused = client.post(
-        f"/console/objections/{objected}/resolution",
-        data={"csrf": csrf_of(court.text), "outcome": "upheld"},
-    )
-    assert refused.status_code == 403  # an initiator cannot resolve through /v1 either
-    client.post("/console/logout", data={"csrf": csrf_of(court.text)})
-    signed_in(running, "admin")
-    page = client.get("/console/objections")
-    token = csrf_of(page.text)
+    assert objected[:8] in court.text and '<form class="resolve"' in court.text
+    token = csrf_of(court.text)
     missing = client.post(f"/console/objections/{objected}/resolution", data={"csrf": token})
-    assert missing.status_code == 422
-    done = client.post(
+    assert missing.status_code == 422 and "请选择处理结果" in missing.text
+    not_json = client.post(
         f"/console/objections/{objected}/resolution",
-        data={"csrf": token, "outcome": "rejected", "note": XSS},
-        follow_redirects=False,
+        data={"csrf": token, "outcome": "corrected", "attributes": "amount=1"},
     )
-    assert done.status_code == 303
+    assert not_json.status_code == 422 and "JSON" in not_json.text
+    nothing = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "attributes": "", "effective_to": ""},
+    )
+    assert nothing.status_code == 422 and "未能处理" in nothing.text
+    unread = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "attributes": '{"colour": "red"}'},
+    )
+    assert unread.status_code == 422 and "attributes.colour" in unread.text
+    bad_day = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "effective_to": "2025-02-30"},
+    )
+    assert bad_day.status_code == 422 and "effective_to" in bad_day.text
+    corrected = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "attributes": '{"amount": 500000}',
+              "effective_to": "2030-01-01", "note": XSS},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert corrected.status_code == 303, corrected.text[:500]
     entry = client.get(f"/v1/entries/{objected}", headers=auth("admin")).json()
-    assert entry["status"] == "active"
+    assert entry["status"] == "active" and entry["attributes"]["amount"] == 500000
+    assert entry["effective_to"] == "2030-01-01"
     again = client.post(
         f"/console/objections/{objected}/resolution",
         data={"csrf": token, "outcome": "upheld"},
     )
     assert again.status_code == 409 and "under_objection" in again.text
+    client.post("/console/logout", data={"csrf": token})
+    signed_in(running, "admin")  # the credit office resolves any department's
+    page = client.get("/console/objections")
+    token = csrf_of(page.text)
+    upheld = client.post(
+        f"/console/objections/{overdue}/resolution",
+        data={"csrf": token, "outcome": "upheld"},
+        follow_redirects=False,
+    )
+    assert upheld.status_code == 303
+    assert client.get(f"/v1/entries/{overdue}", headers=auth("admin")).json()["status"] == "revoked"
+    assert "目前没有未处理的异议" in client.get("/console/objections").text
     unknown = client.post(
         "/console/objections/nope/resolution", data={"csrf": token, "outcome": "upheld"}
     )
     assert unknown.status_code == 404
+    no_csrf = client.post(f"/console/objections/{overdue}/resolution", data={"outcome": "upheld"})
+    assert no_csrf.status_code == 403 and "表单" in no_csrf.text
 
 
 def test_policy_versions_and_diff(running: Running) -> None:
