@@ -14,12 +14,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import Role
+from api.console import bundle_upload
 from api.console.frame import (
     LABELS,
     PAGES,
     ConsoleRoute,
+    CsrfRejected,
     Visit,
     codec,
     current_session,
@@ -51,7 +54,6 @@ from measures.schema import AllOf, AnyOf, Comparison, Condition
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 NOT_YET = {
-    13: "政策包上传(检查、运行测试、查看影响)由第 13 号议题实现,目前尚未提供。",
     15: "公示及时性统计、关系图与 PDF 报告由第 15 号议题实现,目前尚未提供。",
 }
 """What a page cannot show yet, said plainly (no placeholder data)."""
@@ -263,9 +265,14 @@ def describe_condition(condition: Condition) -> str:
 # --- policy -------------------------------------------------------------------------------
 
 
-@router.get("/policy")
-async def policy(request: Request) -> Response:
-    you = visit(request, PAGES["policy"])
+def _policy_page(
+    request: Request,
+    you: Visit,
+    *,
+    review: dict[str, Any] | None = None,
+    upload_message: str | None = None,
+    status: int = 200,
+) -> Response:
     engine = you.service.engine
     versions = history.versions(engine)
     old = request.query_params.get("from")
@@ -283,10 +290,35 @@ async def policy(request: Request) -> Response:
             "old": old,
             "new": new,
             "diff": diff,
-            "pending": NOT_YET[13],
+            "review": review,
+            "upload_message": upload_message,
+            "vocabulary": you.service.policy.bundle.vocabulary,
         },
+        status=status,
         visitor=you,
     )
+
+
+@router.get("/policy")
+async def policy(request: Request) -> Response:
+    you = visit(request, PAGES["policy"])
+    return _policy_page(request, you)
+
+
+@router.post("/policy/upload")
+async def upload_bundle(request: Request) -> Response:
+    """A zipped bundle: lint, policy tests and impact (``api.console.bundle_upload``), the
+    roles of ``POST /v1/policy/impact`` (policy_admin, auditor). Nothing is stored."""
+    you = visit(request, PAGES["policy"])
+    try:
+        _name, data = await bundle_upload.read_upload(request, you.session)
+        unzipped = bundle_upload.unzip_bundle(data)
+    except bundle_upload.CsrfMissing:
+        raise CsrfRejected from None
+    except bundle_upload.UploadRejected as exc:
+        return _policy_page(request, you, upload_message=exc.message, status=exc.status)
+    review = await run_in_threadpool(bundle_upload.review, you.service, unzipped)
+    return _policy_page(request, you, review=review)
 
 
 # --- decisions ----------------------------------------------------------------------------
