@@ -39,6 +39,7 @@ from engine import checks, decisions, entries
 from engine.audit.replay import replay_decision
 from engine.checks import overview as check_overview
 from engine.decisions import browse
+from engine.decisions.running_stats import fast_feedback_stats
 from engine.entries import overview as entry_overview
 from engine.entries.objections import readable_fields
 from engine.entries.schemas import ResolutionBody
@@ -151,7 +152,7 @@ async def overview(request: Request) -> Response:
     per_day = browse.checks_per_day(service.engine, days=14, today=today)
     checks_total = sum(day["checks"] for day in per_day)
     hits_total = sum(day["with_hits"] for day in per_day)
-    feedback = decisions.feedback_report(service.engine)["departments"]
+    feedback = fast_feedback_stats(service.engine)
     departments = service.policy.bundle.vocabulary.departments
     objections = entry_overview.objection_counts(service)
     checks_chart = {
@@ -577,7 +578,7 @@ def _resolution_problems(exc: ValidationError) -> str:
 @router.get("/stats")
 async def stats(request: Request) -> Response:
     you = visit(request, PAGES["stats"])
-    rows = decisions.feedback_report(you.service.engine)["departments"]
+    rows = fast_feedback_stats(you.service.engine)
     departments = you.service.policy.bundle.vocabulary.departments
     names = [departments.get(row["department"], row["department"]) for row in rows]
     chart = {

@@ -530,6 +530,45 @@ def test_overview_and_stats_show_engine_figures(running: Running) -> None:
     assert "尚未提供" in stats
 
 
+def test_overview_and_stats_figures_equal_the_apis_feedback_statistics(running: Running) -> None:
+    """The pages read running totals; through /v1 (real checks, hits with entries, repeated
+    feedback) they equal ``GET /v1/stats/feedback`` (``feedback_stats``) as the log grows."""
+    from engine.decisions.running_stats import fast_feedback_stats
+
+    seed(running)
+    client = running.client
+    engine = client.app.state.service.engine  # type: ignore[attr-defined]
+
+    def api() -> list[dict[str, Any]]:
+        answer = client.get("/v1/stats/feedback", headers=auth("auditor"))
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["departments"]
+        return items
+
+    assert fast_feedback_stats(engine) == api()
+    for round_ in range(3):
+        for who, matter in (("tax", "financing"), ("finance", "government_procurement"),
+                            ("tax", "government_procurement"), ("finance", "bidding")):  # fmt: skip
+            check = client.post(
+                "/v1/checks", json={"subject_id": ORG, "matter": matter}, headers=auth(who)
+            ).json()
+            for hit in check["hits"][: round_ + 1]:
+                for executed in (True, round_ % 2 == 0)[: round_ + 1]:
+                    client.post(
+                        f"/v1/decisions/{check['decision_id']}/feedback",
+                        json={"measure_id": hit["measure_id"], "executed": executed},
+                        headers=auth(who),
+                    ).raise_for_status()
+        assert fast_feedback_stats(engine) == api()
+    figures = api()
+    assert {row["department"] for row in figures} == {"finance", "tax"}
+    assert any(row["fed_back"] for row in figures) and any(row["executed"] for row in figures)
+    signed_in(running, "auditor")
+    stats = client.get("/console/stats").text
+    for row in figures:
+        assert f'<td class="num">{row["checks"]}</td>' in stats
+
+
 def test_memorandum_page_reads_triggers_and_measures(running: Running) -> None:
     client = signed_in(running, "court")
     listing = client.get("/console/memoranda").text
