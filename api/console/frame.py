@@ -86,6 +86,24 @@ STATUSES = {
     "repaired": "已修复",
     "expired": "已到期",
 }
+REASONS = {
+    "under_objection": "条目异议中,核实期间暂不执行",
+    "revoked": "条目已撤销",
+    "repaired": "条目已信用修复",
+    "expired": "条目已过有效期",
+    "not_yet_effective": "条目尚未生效",
+    "no_memorandum": "该名单对此类主体未触发任何备忘录",
+    "condition_false": "备忘录的触发条件不满足",
+    "matter_not_listed": "措施不适用于本事项",
+    "kind_not_covered": "措施不适用于此类主体",
+    "not_propagated": "措施不向此关联角色传导",
+    "role_not_held": "在规定日期未担任该职务",
+    "duration_over": "措施的实施期限已满",
+    "incentive_withheld": "存在失信记录,激励措施暂停",
+}
+"""Every reason code of the explanation contract (docs/api.md#explanations) in Chinese; the
+page shows the code beside it (tests check the table covers ``engine.checks.explain.Reason``)."""
+
 LABELS: dict[str, Mapping[str, str]] = {
     "effect": EFFECTS,
     "status": STATUSES,
@@ -100,7 +118,12 @@ LABELS: dict[str, Mapping[str, str]] = {
         "auditor": "审计",
         "policy_admin": "政策管理",
     },
-    "outcome": {"upheld": "异议成立(撤销)", "rejected": "异议不成立(恢复)"},
+    "outcome": {
+        "upheld": "异议成立(撤销)",
+        "rejected": "异议不成立(恢复)",
+        "corrected": "更正后恢复",
+    },
+    "reason": REASONS,
 }
 
 

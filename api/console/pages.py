@@ -14,13 +14,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import Role
-from api.console import publication
+from api.console import bundle_upload, publication
 from api.console.frame import (
     LABELS,
     PAGES,
     ConsoleRoute,
+    CsrfRejected,
     Visit,
     codec,
     current_session,
@@ -37,7 +39,9 @@ from engine import checks, decisions, entries
 from engine.audit.replay import replay_decision
 from engine.checks import overview as check_overview
 from engine.decisions import browse
+from engine.decisions.running_stats import fast_feedback_stats
 from engine.entries import overview as entry_overview
+from engine.entries.objections import readable_fields
 from engine.entries.schemas import ResolutionBody
 from engine.errors import InvalidRequest, NotFound
 from engine.policy import history
@@ -49,13 +53,6 @@ from measures.bundle import Memorandum
 from measures.schema import AllOf, AnyOf, Comparison, Condition
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
-
-NOT_YET = {
-    13: "政策包上传(检查、运行测试、查看影响)与查询结果的“不适用原因”说明"
-    "由第 13 号议题实现,目前尚未提供。",
-    14: "异议的核查期限(verify_by)、逾期标记与完整的异议队列由第 14 号议题实现,目前尚未提供。",
-}
-"""What a page cannot show yet, said plainly (no placeholder data)."""
 
 OPERATORS = {
     "eq": "等于",
@@ -150,9 +147,9 @@ async def overview(request: Request) -> Response:
     per_day = browse.checks_per_day(service.engine, days=14, today=today)
     checks_total = sum(day["checks"] for day in per_day)
     hits_total = sum(day["with_hits"] for day in per_day)
-    feedback = decisions.feedback_report(service.engine)["departments"]
+    feedback = fast_feedback_stats(service.engine)
     departments = service.policy.bundle.vocabulary.departments
-    objections = entry_overview.under_objection(service, today)
+    objections = entry_overview.objection_counts(service)
     checks_chart = {
         "kind": "bar",
         "categories": [day["day"][5:] for day in per_day],
@@ -189,8 +186,7 @@ async def overview(request: Request) -> Response:
             "rate_chart": rate_chart,
             "feedback": feedback,
             "departments": departments,
-            "objections_open": len(objections),
-            "pending": NOT_YET[14],
+            "objections": objections,
         },
         visitor=you,
     )
@@ -265,9 +261,14 @@ def describe_condition(condition: Condition) -> str:
 # --- policy -------------------------------------------------------------------------------
 
 
-@router.get("/policy")
-async def policy(request: Request) -> Response:
-    you = visit(request, PAGES["policy"])
+def _policy_page(
+    request: Request,
+    you: Visit,
+    *,
+    review: dict[str, Any] | None = None,
+    upload_message: str | None = None,
+    status: int = 200,
+) -> Response:
     engine = you.service.engine
     versions = history.versions(engine)
     old = request.query_params.get("from")
@@ -285,10 +286,35 @@ async def policy(request: Request) -> Response:
             "old": old,
             "new": new,
             "diff": diff,
-            "pending": NOT_YET[13],
+            "review": review,
+            "upload_message": upload_message,
+            "vocabulary": you.service.policy.bundle.vocabulary,
         },
+        status=status,
         visitor=you,
     )
+
+
+@router.get("/policy")
+async def policy(request: Request) -> Response:
+    you = visit(request, PAGES["policy"])
+    return _policy_page(request, you)
+
+
+@router.post("/policy/upload")
+async def upload_bundle(request: Request) -> Response:
+    """A zipped bundle: lint, policy tests and impact (``api.console.bundle_upload``), the
+    roles of ``POST /v1/policy/impact`` (policy_admin, auditor). Nothing is stored."""
+    you = visit(request, PAGES["policy"])
+    try:
+        _name, data = await bundle_upload.read_upload(request, you.session)
+        unzipped = bundle_upload.unzip_bundle(data)
+    except bundle_upload.CsrfMissing:
+        raise CsrfRejected from None
+    except bundle_upload.UploadRejected as exc:
+        return _policy_page(request, you, upload_message=exc.message, status=exc.status)
+    review = await run_in_threadpool(bundle_upload.review, you.service, unzipped)
+    return _policy_page(request, you, review=review)
 
 
 # --- decisions ----------------------------------------------------------------------------
@@ -367,7 +393,7 @@ async def decision(request: Request, decision_id: str) -> Response:
             "replay_diff": replay_diff,
             "feedback": browse.decision_feedback(engine, decision_id),
             "vocabulary": you.service.policy.bundle.vocabulary,
-            "pending": NOT_YET[13],
+            "bundle": you.service.policy.bundle,
         },
         visitor=you,
     )
@@ -435,14 +461,18 @@ async def subject(request: Request, subject_id: str) -> Response:
 # --- objections ---------------------------------------------------------------------------
 
 
+def _objection_scope(you: Visit) -> str | None:
+    """Whose objections: the credit office all (None), an initiator its department's, as
+    ``GET /v1/objections`` decides."""
+    return None if you.caller.has(Role.credit_office) else you.caller.department
+
+
 def _objection_items(you: Visit) -> list[dict[str, Any]]:
-    today = china_today()
-    department = None if you.caller.has(Role.credit_office) else you.caller.department
-    items = entry_overview.under_objection(you.service, today, department=department)
+    items = entry_overview.open_objections(you.service, department=_objection_scope(you))
     if not sees_personal_data(you.caller):
         for item in items:
             item["subject_id"] = mask_subject_id(item["subject_id"])
-            if item["subject_kind"] == "person":
+            if item["subject_kind"] == "person" and item["subject_name"]:
                 item["subject_name"] = mask_name(item["subject_name"])
     return items
 
@@ -450,17 +480,23 @@ def _objection_items(you: Visit) -> list[dict[str, Any]]:
 def _objections_page(
     request: Request, you: Visit, *, message: str | None = None, status: int = 200
 ) -> Response:
+    items = _objection_items(you)
+    bundle = you.service.policy.bundle
     return render(
         request,
         "objections.html",
         {
             "title": "异议处理",
-            "items": _objection_items(you),
-            "can_resolve": you.caller.has(Role.credit_office),
-            "vocabulary": you.service.policy.bundle.vocabulary,
+            "items": items,
+            "overdue": sum(1 for item in items if item["overdue"]),
+            "scope": _objection_scope(you),
+            "fields": {
+                code: sorted(readable_fields(bundle, code)) for code in {i["list"] for i in items}
+            },
+            "working_days": bundle.vocabulary.settings.objection_verify_working_days,
+            "vocabulary": bundle.vocabulary,
             "message": message,
             "done": request.query_params.get("resolved"),
-            "pending": NOT_YET[14],
         },
         status=status,
         visitor=you,
@@ -473,28 +509,63 @@ async def objections(request: Request) -> Response:
     return _objections_page(request, you)
 
 
+RESOLUTION_FIELDS = {
+    "outcome": "处理结果",
+    "note": "处理说明",
+    "attributes": "更正的属性",
+    "effective_to": "新的截止日期",
+}
+
+
 @router.post("/objections/{entry_id}/resolution")
 async def resolve(request: Request, entry_id: str) -> Response:
     """Resolve an objection: the engine's ``resolve_objection`` with the caller's roles, as
-    ``POST /v1/entries/{id}/objection/resolution`` (credit office)."""
+    ``POST /v1/entries/{id}/objection/resolution`` (the credit office, or an initiator of the
+    entry's department)."""
     you = visit(request, PAGES["objections"])
     fields = await read_form(request, you.session)
-    admit(you.caller, (Role.credit_office,))
+    admit(you.caller, (Role.credit_office, Role.initiator))
+    raw: dict[str, Any] = {"outcome": fields.get("outcome", "")}
+    if fields.get("note"):
+        raw["note"] = fields["note"]
+    if fields.get("outcome") == "corrected":
+        if fields.get("attributes", "").strip():
+            try:
+                raw["attributes"] = json.loads(fields["attributes"])
+            except ValueError:
+                message = '更正的属性应为 JSON 对象,例如 {"amount": 500000}。'
+                return _objections_page(request, you, message=message, status=422)
+        if fields.get("effective_to"):
+            raw["effective_to"] = fields["effective_to"]
     try:
-        body = ResolutionBody.model_validate(
-            {"outcome": fields.get("outcome", ""), "note": fields.get("note") or None}
+        body = ResolutionBody.model_validate(raw)
+    except ValidationError as exc:
+        return _objections_page(request, you, message=_resolution_problems(exc), status=422)
+    try:
+        entries.resolve_objection(
+            you.service,
+            entry_id,
+            body,
+            actor=you.caller.name,
+            department=you.caller.department,
+            credit_office=you.caller.has(Role.credit_office),
         )
-    except ValidationError:
-        return _objections_page(request, you, message="请选择处理结果(成立或不成立)。", status=422)
-    entries.resolve_objection(
-        you.service,
-        entry_id,
-        body.outcome,
-        body.note,
-        actor=you.caller.name,
-        department=you.caller.department,
-    )
+    except InvalidRequest as exc:
+        return _objections_page(request, you, message=f"未能处理:{exc.message}", status=422)
     return RedirectResponse(f"/console/objections?resolved={entry_id}", status_code=303)
+
+
+def _resolution_problems(exc: ValidationError) -> str:
+    """The form's problems in Chinese, each naming its field."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if field == "outcome":
+            problems.append("请选择处理结果(成立、不成立或更正后恢复)。")
+        else:
+            label = RESOLUTION_FIELDS.get(field, field)
+            problems.append(f"{label}({'.'.join(map(str, error['loc']))}):{error['msg']}")
+    return ";".join(dict.fromkeys(problems))
 
 
 # --- stats --------------------------------------------------------------------------------
@@ -503,7 +574,7 @@ async def resolve(request: Request, entry_id: str) -> Response:
 @router.get("/stats")
 async def stats(request: Request) -> Response:
     you = visit(request, PAGES["stats"])
-    rows = decisions.feedback_report(you.service.engine)["departments"]
+    rows = fast_feedback_stats(you.service.engine)
     departments = you.service.policy.bundle.vocabulary.departments
     names = [departments.get(row["department"], row["department"]) for row in rows]
     chart = {
@@ -545,7 +616,7 @@ def _check_page(
             "answer": answer,
             "message": message,
             "vocabulary": you.service.policy.bundle.vocabulary,
-            "pending": NOT_YET[13],
+            "bundle": you.service.policy.bundle,
         },
         status=status,
         visitor=you,
@@ -555,7 +626,7 @@ def _check_page(
 @router.get("/check")
 async def check_form(request: Request) -> Response:
     you = visit(request, PAGES["check"])
-    return _check_page(request, you, form={})
+    return _check_page(request, you, form={"explain": "1"})
 
 
 @router.post("/check")
@@ -563,8 +634,11 @@ async def run_check(request: Request) -> Response:
     """A real check through ``engine.checks.decide_async``: logged like any check."""
     you = visit(request, PAGES["check"])
     fields = await read_form(request, you.session)
-    form = {name: fields.get(name, "") for name in ("subject_id", "matter", "as_of", "reference")}
+    names = ("subject_id", "matter", "as_of", "reference", "explain")
+    form = {name: fields.get(name, "") for name in names}
     raw: dict[str, Any] = {"subject_id": form["subject_id"], "matter": form["matter"]}
+    if form["explain"]:
+        raw["explain"] = True
     if form["as_of"]:
         raw["as_of"] = form["as_of"]
     if form["reference"]:

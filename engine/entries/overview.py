@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine.entries.views import entry_view
+from engine.entries.objections import MAX_LIMIT, objections_page
 from engine.service import Service
 from engine.state import EntryStatus
 
@@ -35,33 +35,35 @@ def in_force_by_list(service: Service, day: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-def under_objection(
-    service: Service, day: dt.date, *, department: str | None = None
-) -> list[dict[str, Any]]:
-    """Entries whose status on ``day`` is ``under_objection`` (of ``department`` when given),
-    oldest registration first, each with its subject's ``subject_name`` and ``subject_kind``.
-
-    The reason and date of the objection and its ``verify_by`` are not in the state yet.
-    """
-    service.catch_up()
+def open_objections(service: Service, *, department: str | None) -> list[dict[str, Any]]:
+    """Every open objection (of ``department``; None: all), as ``GET /v1/objections?status=open``
+    lists them (``objections_page``, every page), overdue first, then by ``verify_by`` and
+    ``received_on``; each item also has the entry's ``doc_no`` and its subject's
+    ``subject_name`` and ``subject_kind``."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = objections_page(
+            service, department=department, status="open", cursor=cursor, limit=MAX_LIMIT
+        )
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
     with service.state.lock:
         state = service.state
-        found = [
-            entry
-            for entry in state.entries.values()
-            if entry.status is EntryStatus.under_objection
-            and entry.status_on(day) is EntryStatus.under_objection
-            and (department is None or entry.department == department)
-        ]
-        found.sort(key=lambda entry: entry.registered_seq)
-        items = []
-        for entry in found:
-            subject = state.subjects.get(entry.subject_id)
-            items.append(
-                {
-                    **entry_view(entry, today=day),
-                    "subject_kind": entry.subject_kind.value,
-                    "subject_name": None if subject is None else subject.name,
-                }
-            )
+        for item in items:
+            entry = state.entries.get(item["entry_id"])
+            subject = state.subjects.get(item["subject_id"])
+            item["doc_no"] = None if entry is None else entry.doc_no
+            item["subject_kind"] = None if entry is None else entry.subject_kind.value
+            item["subject_name"] = None if subject is None else subject.name
+    items.sort(key=lambda i: (not i["overdue"], i["verify_by"] or "", i["received_on"] or ""))
     return items
+
+
+def objection_counts(service: Service, *, department: str | None = None) -> dict[str, int]:
+    """``open`` and ``overdue`` objections (of ``department``; None: all), from
+    ``open_objections``."""
+    items = open_objections(service, department=department)
+    return {"open": len(items), "overdue": sum(1 for item in items if item["overdue"])}

@@ -128,7 +128,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
         _v1(base, KEYS["credit_office"], "POST", f"/v1/entries/{entry['id']}/objection",
             {"reason": XSS_REASON})  # fmt: skip
-        yield Server(base, {"org": org, "entry": entry, "check": check})
+        explained = _v1(base, KEYS["implementer"], "POST", "/v1/checks",
+                        {"subject_id": org, "matter": "air_travel", "explain": True})  # fmt: skip
+        assert explained["explanation"], explained
+        data = {"org": org, "entry": entry, "check": check, "explained": explained}
+        yield Server(base, data)
 
 
 @dataclass
@@ -278,6 +282,7 @@ def test_auditor_pages(page: tuple[Any, Watch], server: Server) -> None:
         ("policy", "/console/policy"),
         ("decisions", "/console/decisions"),
         ("decision", f"/console/decisions/{decision_id}"),
+        ("decision-explained", f"/console/decisions/{server.data['explained']['decision_id']}"),
         ("subject-org", f"/console/subjects/{org}"),
         ("subject-person", "/console/subjects/440106198001010115"),
         ("stats", "/console/stats"),
@@ -303,6 +308,10 @@ def test_auditor_pages(page: tuple[Any, Watch], server: Server) -> None:
     assert XSS_NAME in opened.inner_text("main") and XSS_REASON in opened.inner_text("main")
     opened.goto(server.base + "/console/memoranda/food-drug")
     assert XSS_TITLE in opened.inner_text("h1")
+    # The logged explanation: the entry under objection, its reason in Chinese.
+    opened.goto(server.base + f"/console/decisions/{server.data['explained']['decision_id']}")
+    assert "条目异议中,核实期间暂不执行" in opened.inner_text("main")
+    assert "under_objection" in opened.inner_text("main")
     # Replay of one decision.
     opened.goto(server.base + f"/console/decisions/{decision_id}")
     opened.click("text=重放此决策")
@@ -327,6 +336,60 @@ def test_auditor_pages(page: tuple[Any, Watch], server: Server) -> None:
     watch.assert_clean()
 
 
+def _edited_shipped_bundle() -> bytes:
+    """The shipped bundle, zipped, with one measure edited: djd-air-travel restricts instead
+    of prohibiting."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(SHIPPED_POLICY_DIR.rglob("*.yaml")):
+            relative = path.relative_to(SHIPPED_POLICY_DIR).as_posix()
+            text = path.read_text(encoding="utf-8")
+            if relative == "punishment/dishonest-judgment-debtors.yaml":
+                start = text.index("  - id: djd-air-travel")
+                head, tail = text[:start], text[start:]
+                assert "effect: prohibit" in tail.split("  - id:", 2)[1]
+                text = head + tail.replace("effect: prohibit", "effect: restrict", 1)
+            archive.writestr(relative, text)
+    return out.getvalue()
+
+
+def test_auditor_uploads_an_edited_bundle_and_reads_its_impact(
+    page: tuple[Any, Watch], server: Server
+) -> None:
+    opened, watch = page
+    sign_in(opened, server, "auditor")
+    opened.goto(server.base + "/console/policy")
+    opened.set_input_files(
+        "input[name=bundle]",
+        files=[{"name": "memoranda.zip", "mimeType": "application/zip",
+                "buffer": _edited_shipped_bundle()}],
+    )  # fmt: skip
+    opened.click("form[enctype] button[type=submit]")
+    opened.wait_for_selector("#impact-summary")
+    assert "格式检查通过" in opened.inner_text("#lint-ok")
+    assert "失败 0 项" in opened.inner_text("#test-summary")
+    tiles = opened.locator("#impact-summary .tile b").all_inner_texts()
+    assert int(tiles[0]) > 0 and int(tiles[1]) > 0  # the demo's debtor (and its people)
+    changes = opened.inner_text("#impact-changes")
+    assert "djd-air-travel" in changes and "限制" in changes
+    assert "djd-air-travel" in opened.inner_text("#review")
+    assert_cjk_renders(opened)
+    shot(opened, "policy-upload")
+    # Not a zip: a message in Chinese on the page, not an error page.
+    opened.set_input_files(
+        "input[name=bundle]",
+        files=[{"name": "notes.zip", "mimeType": "application/zip", "buffer": b"not a zip"}],
+    )
+    opened.click("form[enctype] button[type=submit]")
+    opened.wait_for_selector("#upload-error")
+    assert "不是有效的 zip" in opened.inner_text("#upload-error")
+    watch.errors[:] = [e for e in watch.errors if "422" not in e]
+    watch.assert_clean()
+
+
 def test_implementer_runs_a_check(page: tuple[Any, Watch], server: Server) -> None:
     opened, watch = page
     sign_in(opened, server, "implementer")
@@ -337,6 +400,10 @@ def test_implementer_runs_a_check(page: tuple[Any, Watch], server: Server) -> No
     opened.click("form.card button[type=submit]")
     opened.wait_for_selector("#answer")
     assert "禁止" in opened.inner_text("#answer")
+    # "说明原因" is on by default: the answer carries the explanation, reasons in Chinese.
+    assert opened.is_checked("input[name=explain]")
+    explained = opened.inner_text("#explanation")
+    assert "不适用原因说明" in explained
     assert_cjk_renders(opened)
     shot(opened, "check")
     # The check is in the log like any other.

@@ -312,6 +312,46 @@ def test_check_form_runs_a_logged_check(running: Running) -> None:
     assert log["items"][-1]["caller"] == "某市财政局"
 
 
+def test_reason_labels_cover_every_reason_code() -> None:
+    from api.console.frame import LABELS
+    from engine.checks.explain import Reason
+
+    assert set(LABELS["reason"]) == {reason.value for reason in Reason}
+    assert all(label and label != code for code, label in LABELS["reason"].items())
+
+
+def test_check_form_explains_and_the_decision_page_shows_the_logged_explanation(
+    running: Running,
+) -> None:
+    data = seed(running)
+    client = signed_in(running, "finance")
+    form = client.get("/console/check")
+    assert 'name="explain" value="1" checked' in form.text  # on by default
+    fields = {"csrf": csrf_of(form.text), "subject_id": ORG, "matter": "government_procurement"}
+    explained = client.post("/console/check", data={**fields, "explain": "1"})
+    assert explained.status_code == 200, explained.text[:500]
+    # The second entry is under objection: it concerns the subject without a hit.
+    assert "条目异议中,核实期间暂不执行" in explained.text
+    assert "<code>under_objection</code>" in explained.text
+    assert data["objected"]["id"][:8] in explained.text
+    plain = client.post("/console/check", data=fields)
+    assert plain.status_code == 200 and "under_objection" not in plain.text
+    assert "不适用原因说明" not in plain.text
+    logged = client.get(f"/v1/decisions?subject_id={ORG}", headers=auth("auditor")).json()
+    with_explain, without = logged["items"][-2], logged["items"][-1]
+    assert with_explain["request"].get("explain") is True and "explain" not in without["request"]
+    reasons = {item["reason"] for item in with_explain["response"]["explanation"]}
+    assert "under_objection" in reasons
+    client.post("/console/logout", data={"csrf": csrf_of(plain.text)})
+    signed_in(running, "auditor")
+    page = client.get(f"/console/decisions/{with_explain['decision_id']}").text
+    for reason in reasons:
+        assert f"<code>{reason}</code>" in page
+    assert "条目异议中,核实期间暂不执行" in page
+    other = client.get(f"/console/decisions/{without['decision_id']}").text
+    assert "此次查询未要求说明原因" in other and "<code>under_objection</code>" not in other
+
+
 def test_check_form_bad_input_and_missing_csrf(running: Running) -> None:
     client = signed_in(running, "finance")
     form = client.get("/console/check")
@@ -340,40 +380,122 @@ def test_check_form_bad_input_and_missing_csrf(running: Running) -> None:
     assert huge.status_code == 413
 
 
+def _third_entry_overdue(running: Running) -> str:
+    """A third entry of the court on ORG with an objection received long ago (overdue)."""
+    client = running.client
+    entry = {
+        "list": "dishonest_judgment_debtor",
+        "subject_id": ORG,
+        "subject_kind": "org",
+        "decided_on": "2024-03-01",
+        "doc_no": "(2024)粤01执7号",
+        "attributes": {"amount": 3000000, "category": "tax_evasion"},
+    }
+    registered = client.post("/v1/entries", json=entry, headers=auth("court"))
+    assert registered.status_code == 201, registered.text
+    entry_id: str = registered.json()["entry"]["id"]
+    raised = client.post(
+        f"/v1/entries/{entry_id}/objection",
+        json={"reason": "已履行<b>完毕</b>", "received_on": "2025-01-02"},
+        headers=auth("admin"),
+    )
+    assert raised.status_code == 200, raised.text
+    return entry_id
+
+
+def test_objections_queue_overdue_first_with_verify_by(running: Running) -> None:
+    data = seed(running)
+    overdue = _third_entry_overdue(running)
+    listed = running.client.get("/v1/objections?status=open", headers=auth("admin")).json()
+    by_id = {item["entry_id"]: item for item in listed["items"]}
+    assert by_id[overdue]["overdue"] is True and by_id[data["objected"]["id"]]["overdue"] is False
+    client = signed_in(running, "admin")
+    page = client.get("/console/objections").text
+    assert page.index(overdue[:8]) < page.index(data["objected"]["id"][:8])  # overdue first
+    assert (
+        by_id[overdue]["verify_by"] in page and by_id[data["objected"]["id"]]["verify_by"] in page
+    )
+    assert page.count('class="tag overdue"') == 1
+    assert "已履行&lt;b&gt;完毕&lt;/b&gt;" in page
+    assert "其中逾期 <strong>1</strong> 件" in page
+    overview = client.get("/console/").text
+    assert 'id="tile-objections"><b>2</b>' in overview
+    assert 'id="tile-overdue"><b>1</b>' in overview
+    # An initiator sees its department's only: tax has none of the court's entries.
+    client.post("/console/logout", data={"csrf": csrf_of(page)})
+    signed_in(running, "tax")
+    tax = client.get("/console/objections").text
+    assert overdue[:8] not in tax and "目前没有未处理的异议" in tax
+    refused = client.post(
+        f"/console/objections/{overdue}/resolution",
+        data={"csrf": csrf_of(tax), "outcome": "upheld"},
+    )
+    assert refused.status_code == 403  # as through /v1: not the entry's department
+
+
 def test_objection_resolution_through_the_form(running: Running) -> None:
     data = seed(running)
     objected = data["objected"]["id"]
-    client = signed_in(running, "court")
+    overdue = _third_entry_overdue(running)
+    client = signed_in(running, "court")  # an initiator of the entries' department
     court = client.get("/console/objections")
-    assert objected[:8] in court.text and '<form class="resolve"' not in court.text
-    refused = client.post(
-        f"/console/objections/{objected}/resolution",
-        data={"csrf": csrf_of(court.text), "outcome": "upheld"},
-    )
-    assert refused.status_code == 403  # an initiator cannot resolve through /v1 either
-    client.post("/console/logout", data={"csrf": csrf_of(court.text)})
-    signed_in(running, "admin")
-    page = client.get("/console/objections")
-    token = csrf_of(page.text)
+    assert objected[:8] in court.text and '<form class="resolve"' in court.text
+    token = csrf_of(court.text)
     missing = client.post(f"/console/objections/{objected}/resolution", data={"csrf": token})
-    assert missing.status_code == 422
-    done = client.post(
+    assert missing.status_code == 422 and "请选择处理结果" in missing.text
+    not_json = client.post(
         f"/console/objections/{objected}/resolution",
-        data={"csrf": token, "outcome": "rejected", "note": XSS},
-        follow_redirects=False,
+        data={"csrf": token, "outcome": "corrected", "attributes": "amount=1"},
     )
-    assert done.status_code == 303
+    assert not_json.status_code == 422 and "JSON" in not_json.text
+    nothing = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "attributes": "", "effective_to": ""},
+    )
+    assert nothing.status_code == 422 and "未能处理" in nothing.text
+    unread = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "attributes": '{"colour": "red"}'},
+    )
+    assert unread.status_code == 422 and "attributes.colour" in unread.text
+    bad_day = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "effective_to": "2025-02-30"},
+    )
+    assert bad_day.status_code == 422 and "effective_to" in bad_day.text
+    corrected = client.post(
+        f"/console/objections/{objected}/resolution",
+        data={"csrf": token, "outcome": "corrected", "attributes": '{"amount": 500000}',
+              "effective_to": "2030-01-01", "note": XSS},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert corrected.status_code == 303, corrected.text[:500]
     entry = client.get(f"/v1/entries/{objected}", headers=auth("admin")).json()
-    assert entry["status"] == "active"
+    assert entry["status"] == "active" and entry["attributes"]["amount"] == 500000
+    assert entry["effective_to"] == "2030-01-01"
     again = client.post(
         f"/console/objections/{objected}/resolution",
         data={"csrf": token, "outcome": "upheld"},
     )
     assert again.status_code == 409 and "under_objection" in again.text
+    client.post("/console/logout", data={"csrf": token})
+    signed_in(running, "admin")  # the credit office resolves any department's
+    page = client.get("/console/objections")
+    token = csrf_of(page.text)
+    upheld = client.post(
+        f"/console/objections/{overdue}/resolution",
+        data={"csrf": token, "outcome": "upheld"},
+        follow_redirects=False,
+    )
+    assert upheld.status_code == 303
+    assert client.get(f"/v1/entries/{overdue}", headers=auth("admin")).json()["status"] == "revoked"
+    assert "目前没有未处理的异议" in client.get("/console/objections").text
     unknown = client.post(
         "/console/objections/nope/resolution", data={"csrf": token, "outcome": "upheld"}
     )
     assert unknown.status_code == 404
+    no_csrf = client.post(f"/console/objections/{overdue}/resolution", data={"outcome": "upheld"})
+    assert no_csrf.status_code == 403 and "表单" in no_csrf.text
 
 
 def test_policy_versions_and_diff(running: Running) -> None:
@@ -406,6 +528,45 @@ def test_overview_and_stats_show_engine_figures(running: Running) -> None:
     stats = client.get("/console/stats").text
     assert "财政部门" in stats and 'id="chart-feedback"' in stats
     assert 'id="publication-timeliness"' in stats and "尚未提供" not in stats
+
+
+def test_overview_and_stats_figures_equal_the_apis_feedback_statistics(running: Running) -> None:
+    """The pages read running totals; through /v1 (real checks, hits with entries, repeated
+    feedback) they equal ``GET /v1/stats/feedback`` (``feedback_stats``) as the log grows."""
+    from engine.decisions.running_stats import fast_feedback_stats
+
+    seed(running)
+    client = running.client
+    engine = client.app.state.service.engine  # type: ignore[attr-defined]
+
+    def api() -> list[dict[str, Any]]:
+        answer = client.get("/v1/stats/feedback", headers=auth("auditor"))
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["departments"]
+        return items
+
+    assert fast_feedback_stats(engine) == api()
+    for round_ in range(3):
+        for who, matter in (("tax", "financing"), ("finance", "government_procurement"),
+                            ("tax", "government_procurement"), ("finance", "bidding")):  # fmt: skip
+            check = client.post(
+                "/v1/checks", json={"subject_id": ORG, "matter": matter}, headers=auth(who)
+            ).json()
+            for hit in check["hits"][: round_ + 1]:
+                for executed in (True, round_ % 2 == 0)[: round_ + 1]:
+                    client.post(
+                        f"/v1/decisions/{check['decision_id']}/feedback",
+                        json={"measure_id": hit["measure_id"], "executed": executed},
+                        headers=auth(who),
+                    ).raise_for_status()
+        assert fast_feedback_stats(engine) == api()
+    figures = api()
+    assert {row["department"] for row in figures} == {"finance", "tax"}
+    assert any(row["fed_back"] for row in figures) and any(row["executed"] for row in figures)
+    signed_in(running, "auditor")
+    stats = client.get("/console/stats").text
+    for row in figures:
+        assert f'<td class="num">{row["checks"]}</td>' in stats
 
 
 def test_memorandum_page_reads_triggers_and_measures(running: Running) -> None:
