@@ -39,7 +39,7 @@ from engine import checks, decisions, entries
 from engine.audit.replay import replay_decision
 from engine.checks import overview as check_overview
 from engine.decisions import browse
-from engine.decisions.running_stats import fast_feedback_stats
+from engine.decisions.running_stats import fast_feedback_stats, feedback_totals
 from engine.entries import overview as entry_overview
 from engine.entries.objections import readable_fields
 from engine.entries.schemas import ResolutionBody
@@ -144,7 +144,7 @@ async def overview(request: Request) -> Response:
     service = you.service
     today = china_today()
     lists = entry_overview.in_force_by_list(service, today)
-    per_day = browse.checks_per_day(service.engine, days=14, today=today)
+    per_day = feedback_totals(service.engine).checks_per_day(days=14, today=today)
     checks_total = sum(day["checks"] for day in per_day)
     hits_total = sum(day["with_hits"] for day in per_day)
     feedback = fast_feedback_stats(service.engine)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from engine.decisions.feedback import feedback_item
@@ -89,9 +89,19 @@ def checks_per_day(engine: Engine, *, days: int, today: dt.date) -> list[dict[st
     One grouped query over the decision-time index; days without checks are listed with 0.
     """
     first = today - dt.timedelta(days=days - 1)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=CHINA).astimezone(dt.UTC)
+    with engine.connect() as connection:
+        found = counts_per_day(connection, since=first)
+    return days_listed(found, first, days)
+
+
+def counts_per_day(
+    connection: Connection, *, since: dt.date, up_to_seq: int | None = None
+) -> dict[str, tuple[int, int]]:
+    """China day (ISO) -> (checks, checks with hits: outcome not ``clear``), from ``since``
+    (and up to ``up_to_seq`` when given)."""
+    start = dt.datetime.combine(since, dt.time(), tzinfo=CHINA).astimezone(dt.UTC)
     decided_at = DECISION_TABLE.c.decided_at
-    if engine.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         day = sa.func.date(sa.func.timezone("Asia/Shanghai", decided_at))
     else:  # SQLite stores UTC text; China has had no daylight saving time since 1991
         day = sa.func.date(decided_at, "+8 hours")
@@ -101,8 +111,15 @@ def checks_per_day(engine: Engine, *, days: int, today: dt.date) -> list[dict[st
         .where(decided_at >= start)
         .group_by(day)
     )
-    with engine.connect() as connection:
-        found = {str(row[0]): (int(row[1]), int(row[2] or 0)) for row in connection.execute(query)}
+    if up_to_seq is not None:
+        query = query.where(DECISION_TABLE.c.seq <= up_to_seq)
+    return {str(row[0]): (int(row[1]), int(row[2] or 0)) for row in connection.execute(query)}
+
+
+def days_listed(
+    found: dict[str, tuple[int, int]], first: dt.date, days: int
+) -> list[dict[str, Any]]:
+    """``checks_per_day``'s list from per-day counts."""
     result = []
     for offset in range(days):
         current = (first + dt.timedelta(days=offset)).isoformat()

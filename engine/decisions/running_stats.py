@@ -24,6 +24,7 @@ added between calls, on both databases).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -33,13 +34,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from engine.decisions.browse import counts_per_day, days_listed
 from engine.store.tables import DECISION_HIT_TABLE, DECISION_TABLE, Feedback
+from engine.timing import CHINA, china_today
 
 _D = DECISION_TABLE.c
 _H = DECISION_HIT_TABLE.c
 _F: sa.Table = Feedback.__table__  # type: ignore[attr-defined]
 
 _CHUNK = 2000
+KEPT_DAYS = 62
+"""Checks per day are kept from this many days before the first read on (the overview asks
+for 14); a longer range is counted in SQL (``browse.checks_per_day``)."""
 
 
 def hit_measures(response: Mapping[str, Any]) -> frozenset[str]:
@@ -81,6 +87,9 @@ class FeedbackTotals:
     _feedback: dict[str, _FeedbackFigures] = field(default_factory=dict)
     _hits_of: dict[str, frozenset[str]] = field(default_factory=dict)
     """decision_id -> its hit measure ids, for the decisions that have feedback."""
+    _days: dict[str, list[int]] = field(default_factory=dict)
+    """China day (ISO) -> [checks, checks with hits], from ``_days_from`` on."""
+    _days_from: dt.date | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stats(self) -> list[dict[str, Any]]:
@@ -89,6 +98,16 @@ class FeedbackTotals:
             self._add_decisions(connection)
             self._refresh_feedback(connection)
             return self._items()
+
+    def checks_per_day(self, *, days: int, today: dt.date) -> list[dict[str, Any]]:
+        """``browse.checks_per_day``'s list (checks, and those whose outcome is not clear)."""
+        first = today - dt.timedelta(days=days - 1)
+        with self._lock, self.engine.connect() as connection:
+            self._add_decisions(connection)
+            if self._days_from is None or first < self._days_from:
+                return days_listed(counts_per_day(connection, since=first), first, days)
+            found = {day: (counts[0], counts[1]) for day, counts in self._days.items()}
+        return days_listed(found, first, days)
 
     # --- decisions ------------------------------------------------------------------------
 
@@ -117,23 +136,38 @@ class FeedbackTotals:
             found[1].update(m for m in measure_ids if isinstance(m, str))
         for department, measures in per_decision.values():
             self._count_hits(department, len(measures))
+        self._days_from = china_today() - dt.timedelta(days=KEPT_DAYS - 1)
+        per_day = counts_per_day(connection, since=self._days_from, up_to_seq=head)
+        self._days = {day: [checks, hits] for day, (checks, hits) in per_day.items()}
 
     def _append(self, connection: Connection, head: int) -> None:
         """The decisions after the last seen, up to ``head``, in chunks of ``seq``."""
         after = self._seq
         while after < head:
             rows = connection.execute(
-                sa.select(_D.seq, _D.department, _D.response)
+                sa.select(_D.seq, _D.department, _D.response, _D.decided_at)
                 .where(_D.seq > after, _D.seq <= head)
                 .order_by(_D.seq)
                 .limit(_CHUNK)
             ).all()
             if not rows:
                 break
-            for _seq, department, response in rows:
+            for _seq, department, response, decided_at in rows:
                 self._department(department).checks += 1
                 self._count_hits(department, len(hit_measures(response)))
+                self._count_day(decided_at, response)
             after = int(rows[-1][0])
+
+    def _count_day(self, decided_at: dt.datetime, response: Mapping[str, Any]) -> None:
+        """Count a decision on its China day (as ``counts_per_day``: hits = outcome not clear)."""
+        moment = decided_at if decided_at.tzinfo else decided_at.replace(tzinfo=dt.UTC)
+        day = moment.astimezone(CHINA).date()
+        if self._days_from is None or day < self._days_from:
+            return
+        counts = self._days.setdefault(day.isoformat(), [0, 0])
+        counts[0] += 1
+        outcome = response.get("outcome")
+        counts[1] += outcome is not None and outcome != "clear"
 
     def _count_hits(self, department: str, hits: int) -> None:
         if hits:

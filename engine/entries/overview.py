@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from typing import Any
 
 from engine.entries.objections import MAX_LIMIT, objections_page
 from engine.service import Service
-from engine.state import EntryStatus
+from engine.state import EntryStatus, State
+
+_IN_FORCE: weakref.WeakKeyDictionary[State, tuple[tuple[int, str, dt.date], list[dict[str, Any]]]]
+_IN_FORCE = weakref.WeakKeyDictionary()
+"""state -> ((state.seq, policy version, day), figures): the pass over every entry is made
+again only when an event was applied, the policy changed or the day turned."""
 
 
 def in_force_by_list(service: Service, day: dt.date) -> list[dict[str, Any]]:
     """Per list of the vocabulary (its order): ``list``, ``name``, ``kind``, ``in_force``
-    (active and inside its window on ``day``) and ``under_objection`` (not expired)."""
+    (active and inside its window on ``day``) and ``under_objection`` (not expired).
+
+    Computed once per state position, policy version and day (``_IN_FORCE``)."""
     service.catch_up()
+    state = service.state
+    with state.lock:
+        key = (state.seq, service.policy.bundle.version, day)
+        cached = _IN_FORCE.get(state)
+        if cached is None or cached[0] != key:
+            cached = (key, _in_force_by_list(service, day))
+            _IN_FORCE[state] = cached
+    return [dict(item) for item in cached[1]]
+
+
+def _in_force_by_list(service: Service, day: dt.date) -> list[dict[str, Any]]:
     with service.state.lock:
         lists = service.policy.bundle.vocabulary.lists
         counts = {code: [0, 0] for code in lists}

@@ -569,6 +569,31 @@ def test_overview_and_stats_figures_equal_the_apis_feedback_statistics(running: 
         assert f'<td class="num">{row["checks"]}</td>' in stats
 
 
+def test_in_force_counts_follow_each_event(running: Running) -> None:
+    """The overview's per-list counts are kept per state position: a new entry shows."""
+    from engine.entries.overview import in_force_by_list
+    from engine.timing import china_today
+
+    seed(running)
+    service = running.client.app.state.service  # type: ignore[attr-defined]
+
+    def djd() -> int:
+        counts = {c["list"]: c["in_force"] for c in in_force_by_list(service, china_today())}
+        return counts["dishonest_judgment_debtor"]
+
+    before = djd()
+    assert djd() == before  # from the cache
+    entry = {"list": "dishonest_judgment_debtor", "subject_id": PERSON, "subject_kind": "person",
+             "decided_on": "2025-05-01", "doc_no": "(2025)粤01执300号"}  # fmt: skip
+    created = running.client.post("/v1/entries", json=entry, headers=auth("court"))
+    assert created.status_code == 201, created.text
+    assert djd() == before + 1
+    running.client.post(
+        f"/v1/entries/{created.json()['entry']['id']}/revoke", headers=auth("court")
+    ).raise_for_status()
+    assert djd() == before
+
+
 def test_memorandum_page_reads_triggers_and_measures(running: Running) -> None:
     client = signed_in(running, "court")
     listing = client.get("/console/memoranda").text

@@ -8,6 +8,7 @@ first read, decisions logged between reads. Both databases.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
 
@@ -15,8 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from engine.decisions import DecisionLog, StoredDecision, feedback_stats, record_feedback
+from engine.decisions.browse import checks_per_day
 from engine.decisions.running_stats import FeedbackTotals, fast_feedback_stats, feedback_totals
 from engine.store import db
+from engine.timing import china_today
 from tests.engine.decisions.test_decision_log import make_draft
 
 DEPARTMENTS = ["finance", "tax", "housing_construction", "market_regulation"]
@@ -26,7 +29,8 @@ MEASURES = ["m1", "m2", "m3", "m4"]
 def _draft(rng: random.Random, n: int) -> Any:
     """A decision of a random department with 0-3 hits, each from one of two entries."""
     hits = [] if rng.random() < 0.4 else rng.sample(MEASURES, rng.randint(1, 3))
-    draft = make_draft(n, hits=hits, department=rng.choice(DEPARTMENTS))
+    decided_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 20))
+    draft = make_draft(n, hits=hits, department=rng.choice(DEPARTMENTS), decided_at=decided_at)
     for hit in draft.response["hits"]:
         hit["entry_id"] = rng.choice(["e-1", "e-2"])
     if hits and rng.random() < 0.3:  # the same measure through a second entry
@@ -61,6 +65,13 @@ def _exact(engine: Engine) -> list[dict[str, Any]]:
         return feedback_stats(session)
 
 
+def _same_days(totals: FeedbackTotals, engine: Engine) -> None:
+    today = china_today()
+    for days in (1, 14, 30, 90):  # 90: more than is kept, counted in SQL
+        kept = totals.checks_per_day(days=days, today=today)
+        assert kept == checks_per_day(engine, days=days, today=today), days
+
+
 def test_running_totals_equal_feedback_stats_as_the_log_grows(engine: Engine) -> None:
     rng = random.Random(16)
     assert fast_feedback_stats(engine) == _exact(engine) == []
@@ -68,7 +79,9 @@ def test_running_totals_equal_feedback_stats_as_the_log_grows(engine: Engine) ->
     _feedback(engine, rng, first[:80])
     totals = FeedbackTotals(engine)
     assert totals.stats() == _exact(engine)  # first read: counts and the hit index
+    _same_days(totals, engine)
     second = _log(engine, rng, 60, 200)
+    _same_days(totals, engine)  # decisions added: counted on their days
     assert totals.stats() == _exact(engine)  # decisions added, feedback unchanged
     _feedback(engine, rng, first[80:] + second[:30])
     assert totals.stats() == _exact(engine)  # late feedback on old decisions
@@ -80,5 +93,7 @@ def test_running_totals_equal_feedback_stats_as_the_log_grows(engine: Engine) ->
     assert {item["department"] for item in stats} == set(DEPARTMENTS)
     assert all(item["fed_back"] <= item["feedback_received"] for item in stats)
     assert any(item["fed_back"] for item in stats) and any(item["executed"] for item in stats)
+    _same_days(totals, engine)
+    assert sum(day["checks"] for day in totals.checks_per_day(days=30, today=china_today())) == 185
     assert feedback_totals(engine) is feedback_totals(engine)
     assert fast_feedback_stats(engine) == stats
