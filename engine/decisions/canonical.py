@@ -156,6 +156,13 @@ def chain_hash(prev_hash: str, record: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + record).hexdigest()
 
 
+def field_reader(record: Mapping[str, Any] | object) -> Callable[[str], Any]:
+    """Read a stored record's fields by name, from a mapping or from an object's attributes."""
+    if isinstance(record, Mapping):
+        return record.__getitem__
+    return partial(getattr, record)
+
+
 def record_hash(record: Mapping[str, Any] | object) -> str:
     """A decision record's hash recomputed from its recorded fields, as an auditor would.
 
@@ -163,9 +170,7 @@ def record_hash(record: Mapping[str, Any] | object) -> str:
     the fields as attributes (``StoredDecision``, a ``decision`` row). Raises ValueError or
     TypeError on values the service could never have written.
     """
-    field: Callable[[str], Any] = (
-        record.__getitem__ if isinstance(record, Mapping) else partial(getattr, record)
-    )
+    field = field_reader(record)
     text = canonical_record(
         seq=field("seq"),
         decision_id=field("decision_id"),

@@ -17,6 +17,7 @@ from engine.decisions.canonical import (
     canonical_time,
     chain_hash,
     dumps_sorted,
+    field_reader,
     normalise_json,
 )
 
@@ -55,7 +56,7 @@ def event_hash(prev_hash: str, **fields: Any) -> str:
 
 def stored_event_hash(row: Mapping[str, Any] | Any) -> str:
     """An event row's hash recomputed from its stored fields (a mapping or an object)."""
-    get = row.__getitem__ if isinstance(row, Mapping) else lambda name: getattr(row, name)
+    get = field_reader(row)
     return event_hash(
         get("prev_hash"),
         seq=get("seq"),
