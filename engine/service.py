@@ -67,14 +67,24 @@ class Service:
     def start(cls, settings: Settings, *, engine: Engine | None = None) -> Service:
         """Migrate, load and record the policy bundle, rebuild the state; raises InvalidPolicy."""
         engine = engine or db.create_db_engine(settings.db)
-        db.migrate(engine)
-        bundle = load_bundle(settings.policy)
+        try:
+            db.migrate(engine)
+            bundle = load_bundle(settings.policy)
+        except BaseException:
+            engine.dispose()
+            raise
         service = cls(engine=engine, policy_dir=settings.policy)
-        service.public_rate = settings.public_rate
-        service.restore_snapshot()
-        service.policies.add(bundle)
-        open_logs(service.verifiable, settings, service.write)  # before anything is written
-        service.write(lambda session, _state: policy_store.in_force_events(session, bundle))
+        try:
+            service.public_rate = settings.public_rate
+            service.restore_snapshot()
+            service.policies.add(bundle)
+            open_logs(service.verifiable, settings, service.write)  # before anything is written
+            service.write(lambda session, _state: policy_store.in_force_events(session, bundle))
+        except BaseException:
+            # A refused start (truncated log, invalid policy) must not leave the writer
+            # thread and pooled connections behind: a test process would never exit.
+            service.close()
+            raise
         # Millions of long-lived objects: out of the cyclic GC's sight, or every full
         # collection walks them all (seconds, felt as a latency spike by some check).
         gc.freeze()
