@@ -5,10 +5,12 @@ databases, with the shipped bundle (it declares the breach list)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 from pathlib import Path
 from typing import Any
 
+import pypdf
 import pytest
 
 from engine.service import Service
@@ -373,3 +375,24 @@ def test_person_commitment_is_masked_in_the_profile(running: Running) -> None:
     assert masked["commitments"][0]["subject_id"] == subject[:6] + "********" + subject[-4:]
     whole = running.client.get(f"/v1/subjects/{subject}", headers=auth("admin")).json()
     assert whole["commitments"][0]["subject_id"] == subject
+
+
+def test_commitments_in_the_credit_report(running: Running) -> None:
+    subject = org(15)
+    kept = record(running, commitment_body(subject, doc_no="承诺书K"))
+    broken = record(running, commitment_body(subject, doc_no="承诺书B"))
+    running.client.post(f"/v1/commitments/{kept['id']}/fulfilment", headers=auth("tax"))
+    assert breach(running, broken["id"], breach_body()).status_code == 201
+    url = f"/v1/subjects/{subject}/report"
+    report = running.client.get(url, headers=auth("admin")).json()
+    assert report["commitments_total"] == 2
+    shown = {item["id"]: item for item in report["commitments"]}
+    assert shown[kept["id"]]["status"] == "fulfilled"
+    assert shown[kept["id"]]["status_name"] == "已履行"
+    assert shown[broken["id"]]["status_name"] == "已违诺"
+    assert shown[broken["id"]]["matter_name"] == "市场准入与行政许可"
+    pdf = running.client.get(url, headers={**auth("admin"), "Accept": "application/pdf"})
+    assert pdf.status_code == 200
+    reader = pypdf.PdfReader(io.BytesIO(pdf.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "信用承诺(共 2 项)" in text and "已违诺" in text and "承诺书K" in text
