@@ -36,7 +36,7 @@ _CURSOR_PREFIX = "warning:"
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:
+class EarlyWarning:
     kind: str
     due_on: dt.date
     subject_id: str
@@ -106,7 +106,7 @@ def warnings_page(
         and (department is None or w.department == department)
         and (wanted_subject is None or w.subject_id == wanted_subject)
     ]
-    selected.sort(key=Warning.key)
+    selected.sort(key=EarlyWarning.key)
     page = selected[offset : offset + limit]
     more = offset + limit < len(selected)
     return {
@@ -118,7 +118,9 @@ def warnings_page(
     }
 
 
-def all_warnings(state: State, bundle: Bundle, today: dt.date, horizon: dt.date) -> list[Warning]:
+def all_warnings(
+    state: State, bundle: Bundle, today: dt.date, horizon: dt.date
+) -> list[EarlyWarning]:
     """Every warning on ``today`` with dates up to ``horizon`` (hold the state's lock)."""
     found = [*_derivation_warnings(state, bundle, today)]
     lists = bundle.vocabulary.lists
@@ -144,7 +146,7 @@ def all_warnings(state: State, bundle: Bundle, today: dt.date, horizon: dt.date)
         if commitment.open and commitment.due_on is not None and commitment.due_on <= horizon:
             left = working_days_between(today, commitment.due_on)
             found.append(
-                Warning(
+                EarlyWarning(
                     kind="commitment_due",
                     due_on=commitment.due_on,
                     subject_id=commitment.subject_id,
@@ -163,11 +165,11 @@ def _left_text(left: int) -> str:
     return f"剩余 {left} 个工作日" if left >= 0 else f"已逾期 {-left} 个工作日"
 
 
-def _expiring(entry: Entry, name: str, today: dt.date) -> Warning:
+def _expiring(entry: Entry, name: str, today: dt.date) -> EarlyWarning:
     assert entry.effective_to is not None
     left = working_days_between(today, entry.effective_to)
     last = days_before(entry.effective_to, 1)
-    return Warning(
+    return EarlyWarning(
         kind="entry_expiring",
         due_on=entry.effective_to,
         subject_id=entry.subject_id,
@@ -191,9 +193,9 @@ def _publicity_end(entry: Entry, max_days: int | None, today: dt.date) -> dt.dat
     return leaving
 
 
-def _publicity(entry: Entry, name: str, leaving: dt.date, today: dt.date) -> Warning:
+def _publicity(entry: Entry, name: str, leaving: dt.date, today: dt.date) -> EarlyWarning:
     left = working_days_between(today, leaving)
-    return Warning(
+    return EarlyWarning(
         kind="publicity_ending",
         due_on=leaving,
         subject_id=entry.subject_id,
@@ -205,9 +207,9 @@ def _publicity(entry: Entry, name: str, leaving: dt.date, today: dt.date) -> War
     )
 
 
-def _objection(entry: Entry, verify_by: dt.date, today: dt.date) -> Warning:
+def _objection(entry: Entry, verify_by: dt.date, today: dt.date) -> EarlyWarning:
     left = working_days_between(today, verify_by)
-    return Warning(
+    return EarlyWarning(
         kind="objection_due",
         due_on=verify_by,
         subject_id=entry.subject_id,
@@ -219,9 +221,9 @@ def _objection(entry: Entry, verify_by: dt.date, today: dt.date) -> Warning:
     )
 
 
-def _derivation_warnings(state: State, bundle: Bundle, today: dt.date) -> list[Warning]:
+def _derivation_warnings(state: State, bundle: Bundle, today: dt.date) -> list[EarlyWarning]:
     """Subjects with ``at_least - 1`` entries that would qualify for a derivation today."""
-    found: list[Warning] = []
+    found: list[EarlyWarning] = []
     derivations = [d for d in bundle.derivations if d.at_least >= 2]
     if not derivations:
         return found
@@ -258,7 +260,7 @@ def _derivation_warnings(state: State, bundle: Bundle, today: dt.date) -> list[W
             to_name = lists[derive_list].name if derive_list in lists else derive_list
             count = len(qualifying)
             found.append(
-                Warning(
+                EarlyWarning(
                     kind="derivation_threshold",
                     due_on=due,
                     subject_id=subject_id,

@@ -19,7 +19,7 @@ from engine.state import State
 from engine.store import db, events, snapshot
 from engine.timing import china_today
 from tests.api.conftest import Running, auth
-from tests.engine.registry.test_registry import org, person
+from tests.engine.registry.test_registry import ambiguous_id, org, person
 
 SHIPPED = Path(__file__).resolve().parents[2] / "memoranda"
 
@@ -396,3 +396,11 @@ def test_commitments_in_the_credit_report(running: Running) -> None:
     reader = pypdf.PdfReader(io.BytesIO(pdf.content))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "信用承诺(共 2 项)" in text and "已违诺" in text and "承诺书K" in text
+
+
+def test_subject_of_the_other_kind_is_422(running: Running) -> None:
+    subject = ambiguous_id()  # valid as both kinds: only the registered kind tells
+    record(running, commitment_body(subject, subject_kind="person", doc_no="个人承诺2"))
+    body = commitment_body(subject, subject_kind="org", doc_no="个人承诺3")
+    response = running.client.post("/v1/commitments", json=body, headers=auth("tax"))
+    assert response.status_code == 422 and "subject_kind" in fields(response)
