@@ -7,11 +7,8 @@ derives) are appended in one transaction.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +17,7 @@ from sqlmodel import Session
 from engine.calendar import add_working_days
 from engine.commitments.schemas import BreachBody, CommitmentCreate, FulfilmentBody
 from engine.commitments.views import commitment_view
-from engine.entries.idempotency import request_digest, stored_answer
+from engine.entries.idempotency import idempotent_write
 from engine.entries.registration import (
     build_entry,
     duplicate,
@@ -31,12 +28,12 @@ from engine.entries.registration import (
 )
 from engine.entries.schemas import EntryCreate
 from engine.errors import Code, Conflict, Forbidden, InvalidRequest, NotFound
+from engine.paging import decode_position, encode_position
 from engine.registry.identifiers import normalize_subject_id
 from engine.service import Service
 from engine.state import State
 from engine.state.commitments import Breach, Commitment, CommitmentStatus
 from engine.store.events import EventType, NewEvent
-from engine.store.tables import IdempotencyRecord
 from engine.timing import add_days, china_today
 
 BREACH_LIST = "commitment_breach"
@@ -63,36 +60,6 @@ def _readable(commitment: Commitment, department: str | None) -> Commitment:
     if department is not None and commitment.department != department:
         raise Forbidden(f"commitment {commitment.id} belongs to department {commitment.department}")
     return commitment
-
-
-def _idempotent(
-    service: Service,
-    caller_name: str,
-    key: str | None,
-    request: dict[str, Any],
-    build: Callable[[Session, State], tuple[list[NewEvent], dict[str, Any]]],
-) -> dict[str, Any]:
-    """Write what ``build`` returns, answering as it says; a repeated ``key`` with the same
-    ``request`` returns the first answer and writes nothing (engine/entries/idempotency.py)."""
-    digest = request_digest(request)
-    answer: dict[str, Any] = {}
-
-    def write(session: Session, state: State) -> list[NewEvent]:
-        if key is not None:
-            stored = stored_answer(session, caller_name, key, digest)
-            if stored is not None:
-                answer.update(stored)
-                return []
-        new, body = build(session, state)
-        answer.update(body)
-        if key is not None:
-            session.add(
-                IdempotencyRecord(caller=caller_name, key=key, request_sha256=digest, response=body)
-            )
-        return new
-
-    service.write(write)
-    return answer
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -175,7 +142,7 @@ def record(
         return new, {"commitment": view}
 
     body = request.model_dump(mode="json", exclude_unset=True)
-    return _idempotent(service, caller_name, idempotency_key, body, build)
+    return idempotent_write(service, caller_name, idempotency_key, body, build)
 
 
 def _open_for(commitment: Commitment, department: str, action: str, today: dt.date) -> None:
@@ -299,7 +266,7 @@ def breach(
         return [step, *registered], {"commitment": view, **answer}
 
     request = {"commitment_id": commitment_id, **body.model_dump(mode="json", exclude_unset=True)}
-    return _idempotent(service, caller_name, idempotency_key, request, build)
+    return idempotent_write(service, caller_name, idempotency_key, request, build)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -312,20 +279,6 @@ def show(service: Service, commitment_id: str, *, department: str | None) -> dic
         state = service.state
         commitment = _readable(get_commitment(state, commitment_id), department)
         return commitment_view(commitment, today=china_today(), entries=state.entries)
-
-
-def _encode(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        return int(text.removeprefix(_CURSOR_PREFIX))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _invalid("cursor", "is not a cursor this service issued") from None
 
 
 def commitments_page(
@@ -348,7 +301,7 @@ def commitments_page(
         if department not in (None, only_department):
             raise Forbidden(f"you read only the commitments of department {only_department}")
         department = only_department
-    after = 0 if cursor is None else _decode(cursor)
+    after = 0 if cursor is None else decode_position(_CURSOR_PREFIX, cursor)
     today = china_today()
     service.catch_up()
     items: list[dict[str, Any]] = []
@@ -373,7 +326,7 @@ def commitments_page(
                 break
             items.append(commitment_view(commitment, today=today, entries=state.entries))
             last = commitment.recorded_seq
-    return {"items": items, "next_cursor": _encode(last) if more else None}
+    return {"items": items, "next_cursor": encode_position(_CURSOR_PREFIX, last) if more else None}
 
 
 def commitments_of(service: Service, subject_id: str, today: dt.date) -> list[dict[str, Any]]:

@@ -7,8 +7,6 @@ feed, open objections near or past ``verify_by``, open commitments near or past 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Any
 from engine.calendar import add_working_days, working_days_between
 from engine.entries.derivations import SYSTEM_DEPARTMENT
 from engine.errors import InvalidRequest
+from engine.paging import decode_position, encode_position
 from engine.publication.feed import in_publicity
 from engine.service import Service
 from engine.state import Entry, EntryStatus, State
@@ -92,7 +91,7 @@ def warnings_page(
         raise _invalid("within", f"must be between 1 and {MAX_WITHIN}")
     if not 1 <= limit <= MAX_LIMIT:
         raise _invalid("limit", f"must be between 1 and {MAX_LIMIT}")
-    offset = 0 if cursor is None else _decode(cursor)
+    offset = 0 if cursor is None else decode_position(_CURSOR_PREFIX, cursor)
     today = today or china_today()
     horizon = add_working_days(today, within).day
     service.catch_up()
@@ -114,7 +113,7 @@ def warnings_page(
         "within": within,
         "horizon": horizon.isoformat(),
         "items": [w.view(today) for w in page],
-        "next_cursor": _encode(offset + limit) if more else None,
+        "next_cursor": encode_position(_CURSOR_PREFIX, offset + limit) if more else None,
     }
 
 
@@ -283,20 +282,3 @@ def _derivation_warnings(state: State, bundle: Bundle, today: dt.date) -> list[E
                 )
             )
     return found
-
-
-def _encode(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        offset = int(text.removeprefix(_CURSOR_PREFIX))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _invalid("cursor", "is not a cursor this service issued") from None
-    if not 0 <= offset <= 10**9:
-        raise _invalid("cursor", "is not a cursor this service issued")
-    return offset

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from engine.entries.derivations import derive
-from engine.entries.idempotency import request_digest, stored_answer
+from engine.entries.idempotency import idempotent_write
 from engine.entries.schemas import EntryCreate
 from engine.entries.views import entry_view, triggered_view
 from engine.errors import Code, Conflict, Forbidden, InvalidRequest
@@ -22,7 +22,6 @@ from engine.registry.identifiers import normalize_subject_id
 from engine.service import Service
 from engine.state import Entry, EntryStatus, State, StateView
 from engine.store.events import EventType, NewEvent
-from engine.store.tables import IdempotencyRecord
 from engine.timing import add_days
 from measures.bundle import Bundle
 from measures.schema import SubjectKind
@@ -143,15 +142,8 @@ def register(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Register an entry for a caller of ``department``; the 201 body of ``POST /v1/entries``."""
-    digest = request_digest(request.model_dump(mode="json", exclude_unset=True))
-    answer: dict[str, Any] = {}
 
-    def build(session: Session, state: State) -> list[NewEvent]:
-        if idempotency_key is not None:
-            stored = stored_answer(session, caller_name, idempotency_key, digest)
-            if stored is not None:
-                answer.update(stored)
-                return []
+    def build(_session: Session, state: State) -> tuple[list[NewEvent], dict[str, Any]]:
         policy = service.policy
         bundle, runtime = policy.bundle, policy.runtime
         entry = build_entry(request, bundle=bundle, department=department)
@@ -164,17 +156,10 @@ def register(
         if same is not None:
             raise duplicate(same)
         new = registration_events(state, bundle, runtime, entry, subject_name=request.subject_name)
-        answer.update(registration_answer(runtime, new))
-        if idempotency_key is not None:
-            session.add(
-                IdempotencyRecord(
-                    caller=caller_name, key=idempotency_key, request_sha256=digest, response=answer
-                )
-            )
-        return new
+        return new, registration_answer(runtime, new)
 
-    service.write(build)
-    return answer
+    body = request.model_dump(mode="json", exclude_unset=True)
+    return idempotent_write(service, caller_name, idempotency_key, body, build)
 
 
 def registration_answer(runtime: PolicyRuntime, new: list[NewEvent]) -> dict[str, Any]:
