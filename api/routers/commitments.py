@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -11,6 +11,13 @@ from api.deps import CreditOffice, Initiator, ServiceDep, require
 from api.routers.entries import IdempotencyKey
 from engine import commitments, earlywarning
 from engine.commitments import BreachBody, CommitmentCreate, FulfilmentBody
+from engine.commitments.schemas import (
+    BreachAnswer,
+    CommitmentAnswer,
+    CommitmentOut,
+    CommitmentPage,
+    WarningsPage,
+)
 
 router = APIRouter(tags=["commitments"])
 
@@ -38,16 +45,18 @@ def record_commitment(
     service: ServiceDep,
     caller: Initiator,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CommitmentAnswer:
     """An initiator of a department owning the breach list `commitment_breach` (403
     otherwise). `due_on` or `due_working_days` (made_on + working days), not both; 422 naming
     the field; 409 `duplicate_commitment` for the same (subject, department, doc_no)."""
-    return commitments.record(
-        service,
-        body,
-        caller_name=caller.name,
-        department=caller.department,
-        idempotency_key=idempotency_key,
+    return CommitmentAnswer.model_validate(
+        commitments.record(
+            service,
+            body,
+            caller_name=caller.name,
+            department=caller.department,
+            idempotency_key=idempotency_key,
+        )
     )
 
 
@@ -60,39 +69,44 @@ def list_commitments(
     status: Literal["active", "overdue", "fulfilled", "breached"] | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> dict[str, Any]:
+) -> CommitmentPage:
     """Credit office, auditor, registrar: all; initiator, implementer: its department's (403
     for another `department`). `status` is judged today (China)."""
-    return commitments.commitments_page(
-        service,
-        only_department=_own_department(caller),
-        department=department,
-        subject_id=subject_id,
-        status=status,
-        cursor=cursor,
-        limit=limit,
+    return CommitmentPage.model_validate(
+        commitments.commitments_page(
+            service,
+            only_department=_own_department(caller),
+            department=department,
+            subject_id=subject_id,
+            status=status,
+            cursor=cursor,
+            limit=limit,
+        )
     )
 
 
 @router.get("/v1/commitments/{commitment_id}", summary="One commitment with its status today")
 def get_commitment(
     commitment_id: str, service: ServiceDep, caller: CommitmentReader
-) -> dict[str, Any]:
+) -> CommitmentOut:
     """404 `unknown_commitment`; 403 for an initiator or implementer of another department."""
-    return commitments.show(service, commitment_id, department=_own_department(caller))
+    shown = commitments.show(service, commitment_id, department=_own_department(caller))
+    return CommitmentOut.model_validate(shown)
 
 
 @router.post("/v1/commitments/{commitment_id}/fulfilment", summary="The promise was kept (履行)")
 def fulfil_commitment(
     commitment_id: str, service: ServiceDep, caller: Initiator, body: FulfilmentBody | None = None
-) -> dict[str, Any]:
+) -> CommitmentOut:
     """The commitment's department only (403); 409 `invalid_state` unless active or overdue."""
-    return commitments.fulfil(
-        service,
-        commitment_id,
-        body or FulfilmentBody(),
-        actor=caller.name,
-        department=caller.department,
+    return CommitmentOut.model_validate(
+        commitments.fulfil(
+            service,
+            commitment_id,
+            body or FulfilmentBody(),
+            actor=caller.name,
+            department=caller.department,
+        )
     )
 
 
@@ -107,17 +121,19 @@ def breach_commitment(
     service: ServiceDep,
     caller: Initiator,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> BreachAnswer:
     """The commitment's department only (403). Registers an entry on `commitment_breach`
     through the ordinary registration path (derivations, triggers) in the same transaction;
     409 `invalid_state` for a second breach or a fulfilled commitment."""
-    return commitments.breach(
-        service,
-        commitment_id,
-        body,
-        caller_name=caller.name,
-        department=caller.department,
-        idempotency_key=idempotency_key,
+    return BreachAnswer.model_validate(
+        commitments.breach(
+            service,
+            commitment_id,
+            body,
+            caller_name=caller.name,
+            department=caller.department,
+            idempotency_key=idempotency_key,
+        )
     )
 
 
@@ -138,16 +154,18 @@ def list_warnings(
     within: Annotated[int, Query(ge=1, le=60)] = 5,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> dict[str, Any]:
+) -> WarningsPage:
     """Subjects one entry short of a derivation, entries about to expire or to leave
     publicity, objections and commitments near (or past) their deadline, within `within`
     working days; each with its reason and numbers."""
-    return earlywarning.warnings_page(
-        service,
-        kind=kind,
-        department=department,
-        subject_id=subject_id,
-        within=within,
-        cursor=cursor,
-        limit=limit,
+    return WarningsPage.model_validate(
+        earlywarning.warnings_page(
+            service,
+            kind=kind,
+            department=department,
+            subject_id=subject_id,
+            within=within,
+            cursor=cursor,
+            limit=limit,
+        )
     )

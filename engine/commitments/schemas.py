@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from engine.entries.schemas import NonEmpty
+from engine.entries.schemas import EntryOut, NonEmpty
 from engine.store.portable import PortableObject, SafeText, refuse_nul
 from engine.timing import IsoDate
 from measures.schema import SubjectKind
@@ -94,3 +94,63 @@ class CommitmentOut(BaseModel):
     working_days_left: int | None
     fulfilment: FulfilmentOut | None
     breach: BreachOut | None
+
+
+class CommitmentAnswer(BaseModel):
+    """``POST /v1/commitments`` answer."""
+
+    commitment: CommitmentOut
+
+
+class CommitmentPage(BaseModel):
+    """``GET /v1/commitments`` answer."""
+
+    items: list[CommitmentOut]
+    next_cursor: str | None
+
+
+class TriggeredOut(BaseModel):
+    memorandum_id: str
+    measure_ids: list[str]
+
+
+class DerivedOut(BaseModel):
+    entry: EntryOut
+    triggered: list[TriggeredOut]
+
+
+class BreachAnswer(BaseModel):
+    """``POST /v1/commitments/{id}/breach`` answer: the commitment and its breach entry."""
+
+    commitment: CommitmentOut
+    entry: EntryOut
+    triggered: list[TriggeredOut]
+    derived: list[DerivedOut]
+
+
+class WarningOut(BaseModel):
+    """One early warning (docs/commitments.md#early-warning)."""
+
+    kind: Literal[
+        "derivation_threshold", "entry_expiring", "publicity_ending", "objection_due",
+        "commitment_due",
+    ]  # fmt: skip
+    due_on: dt.date
+    working_days_left: int
+    subject_id: str
+    department: str
+    entry_id: str | None
+    commitment_id: str | None
+    list: str | None
+    reason: str
+    numbers: dict[str, Any]
+
+
+class WarningsPage(BaseModel):
+    """``GET /v1/warnings`` answer."""
+
+    as_of: dt.date
+    within: int
+    horizon: dt.date
+    items: list[WarningOut]
+    next_cursor: str | None

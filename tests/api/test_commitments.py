@@ -404,3 +404,21 @@ def test_subject_of_the_other_kind_is_422(running: Running) -> None:
     body = commitment_body(subject, subject_kind="org", doc_no="个人承诺3")
     response = running.client.post("/v1/commitments", json=body, headers=auth("tax"))
     assert response.status_code == 422 and "subject_kind" in fields(response)
+
+
+def test_openapi_documents_the_answers(running: Running) -> None:
+    spec = running.client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for path, method, model in [
+        ("/v1/commitments", "post", "CommitmentAnswer"),
+        ("/v1/commitments", "get", "CommitmentPage"),
+        ("/v1/commitments/{commitment_id}", "get", "CommitmentOut"),
+        ("/v1/commitments/{commitment_id}/breach", "post", "BreachAnswer"),
+        ("/v1/warnings", "get", "WarningsPage"),
+    ]:
+        answers = spec["paths"][path][method]["responses"]
+        success = answers["201" if method == "post" and "fulfilment" not in path else "200"]
+        assert success["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{model}"
+        }
+        assert model in schemas
