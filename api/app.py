@@ -12,6 +12,7 @@ from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
 from api.routers import (
     checks,
+    commitments,
     credit_office,
     decisions,
     entries,
@@ -70,4 +71,5 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(verifiable.router)
     app.include_router(public.router)
     app.include_router(reports.router)
+    app.include_router(commitments.router)
     return app

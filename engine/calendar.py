@@ -86,3 +86,11 @@ def count_working_days(start: dt.date, end: dt.date) -> tuple[int, bool]:
         estimated = estimated or guessed
         count += working
     return count, estimated
+
+
+def working_days_between(today: dt.date, day: dt.date) -> int:
+    """Working days from ``today`` to ``day`` (today not counted); negative, the working days
+    since, when ``day`` is past."""
+    if day >= today:
+        return count_working_days(today, day)[0]
+    return -count_working_days(day, today)[0]

@@ -29,6 +29,7 @@ class Code(StrEnum):
     unsupported_media_type = "unsupported_media_type"
     # 404: a named thing does not exist
     unknown_entry = "unknown_entry"
+    unknown_commitment = "unknown_commitment"
     unknown_subject = "unknown_subject"
     unknown_list = "unknown_list"
     unknown_decision = "unknown_decision"
@@ -42,6 +43,7 @@ class Code(StrEnum):
     repair_too_early = "repair_too_early"
     idempotency_conflict = "idempotency_conflict"
     duplicate_entry = "duplicate_entry"
+    duplicate_commitment = "duplicate_commitment"
     not_checkpointed = "not_checkpointed"
     # 422: the request or a policy bundle breaks a rule of the contract
     invalid_request = "invalid_request"

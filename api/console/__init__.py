@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import docs, pages, publication
+from api.console import docs, pages, publication, warnings
 from api.console.frame import HERE, STATIC_URL
 from api.console.session import SessionCodec, secret_from_environment
 
@@ -32,4 +32,5 @@ def install(app: FastAPI, *, secret: bytes | None = None) -> None:
         return RedirectResponse("/console/", status_code=307)
 
     app.include_router(publication.router)  # before the pages' catch-all route
+    app.include_router(warnings.router)
     app.include_router(pages.router)

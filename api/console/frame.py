@@ -33,6 +33,7 @@ from api.console.session import (
     csrf_matches,
 )
 from api.deps import admit
+from engine.commitments.views import STATUS_NAMES as COMMITMENT_STATUS_NAMES
 from engine.errors import JrpError
 from engine.service import Service
 from engine.timing import CHINA
@@ -69,6 +70,7 @@ PAGES: dict[str, Page] = {
     "objections": Page("/console/objections", "异议处理", (Role.credit_office, Role.initiator)),
     "stats": Page("/console/stats", "反馈统计", (Role.auditor,)),
     "check": Page("/console/check", "联合奖惩查询", (Role.implementer,)),
+    "warnings": Page("/console/warnings", "诚信预警", (Role.credit_office,)),
 }
 
 EFFECTS = {
@@ -124,6 +126,14 @@ LABELS: dict[str, Mapping[str, str]] = {
         "corrected": "更正后恢复",
     },
     "reason": REASONS,
+    "commitment_status": COMMITMENT_STATUS_NAMES,
+    "warning_kind": {
+        "derivation_threshold": "差一条达到派生条件",
+        "entry_expiring": "条目即将到期",
+        "publicity_ending": "即将结束公示",
+        "objection_due": "异议核实将到期",
+        "commitment_due": "信用承诺将到期",
+    },
 }
 
 

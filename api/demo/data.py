@@ -9,14 +9,18 @@ characters; the people and companies are invented (marked 示例).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import structlog
 
-from engine import checks, decisions, entries
+from engine import checks, commitments, decisions, entries
+from engine.calendar import add_working_days
+from engine.commitments import BreachBody, CommitmentCreate, FulfilmentBody
 from engine.entries.schemas import EntryCreate
 from engine.registry import service as registry
 from engine.service import Service
+from engine.timing import china_today
 
 log = structlog.get_logger(__name__)
 
@@ -152,6 +156,7 @@ def load(service: Service) -> None:
             service, EntryCreate.model_validate(body), caller_name="demo", department=department
         )
     _console_examples(service)
+    _commitments(service)
     log.info("demo.loaded", subjects=len(SUBJECTS), entries=len(service.state.entries))
 
 
@@ -194,3 +199,54 @@ def _console_examples(service: Service) -> None:
             actor="某市发展改革委(信用主管部门)",
             department="ndrc",
         )
+
+
+def _commitments(service: Service) -> None:
+    """信用承诺 (docs/commitments.md): one open and due soon (an early warning), one fulfilled,
+    one breached (its entry on ``commitment_breach`` triggers the local rule's measure).
+    Dates are relative to today so the warning shows whatever day the demo starts."""
+    vocabulary = service.policy.bundle.vocabulary
+    if commitments.BREACH_LIST not in vocabulary.lists or "market_access" not in vocabulary.matters:
+        return
+    today = china_today()
+
+    def day(days_ago: int) -> str:
+        return (today - dt.timedelta(days=days_ago)).isoformat()
+
+    def commit(subject_id: str, doc_no: str, content: str, made: int, due: int | str) -> str:
+        deadline = {"due_on": due} if isinstance(due, str) else {"due_working_days": due}
+        body = {
+            "subject_id": subject_id,
+            "subject_kind": "org",
+            "matter": "market_access",
+            "content": content,
+            "doc_no": doc_no,
+            "made_on": day(made),
+            **deadline,
+        }
+        answer = commitments.record(
+            service,
+            CommitmentCreate.model_validate(body),
+            caller_name="demo",
+            department="market_regulation",
+        )
+        commitment_id: str = answer["commitment"]["id"]
+        return commitment_id
+
+    commit("91440101000010049A", "穗天市监容缺〔2026〕8号(示例)",
+           "容缺受理食品经营许可:承诺 10 个工作日内补交经营场所平面图(示例)", 10,
+           add_working_days(today, 3).day.isoformat())  # fmt: skip
+    kept = commit("91440101000010030D", "穗天市监容缺〔2026〕5号(示例)",
+                  "容缺受理变更登记:承诺 5 个工作日内补交股东会决议(示例)", 20, 5)  # fmt: skip
+    commitments.fulfil(
+        service, kept, FulfilmentBody(note="已按期补交(示例)"), actor="demo",
+        department="market_regulation",
+    )  # fmt: skip
+    broken = commit("91440101000010022J", "穗天市监容缺〔2026〕3号(示例)",
+                    "容缺受理食品经营许可:承诺 10 个工作日内补交健康证明", 40, 10)  # fmt: skip
+    breach = {"decided_on": day(5), "doc_no": "穗天市监违诺〔2026〕1号(示例)",
+              "reason": "承诺期限届满未补交健康证明,经催告仍未补交(示例)"}  # fmt: skip
+    commitments.breach(
+        service, broken, BreachBody.model_validate(breach), caller_name="demo",
+        department="market_regulation",
+    )  # fmt: skip

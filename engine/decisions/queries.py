@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from typing import Any
 
@@ -13,12 +11,12 @@ from sqlmodel import Session, col, select
 from engine.decisions.canonical import canonical_time
 from engine.decisions.records import StoredDecision
 from engine.errors import Code, InvalidRequest, NotFound
+from engine.paging import decode_position, encode_position
 from engine.store.tables import Decision, DecisionHit
 from engine.timing import in_utc
 
 MAX_LIST_LIMIT = 1000
 _CURSOR_PREFIX = "seq:"
-_MAX_SEQ = 2**63 - 1
 
 
 def get_decision(session: Session, decision_id: str) -> StoredDecision | None:
@@ -108,21 +106,12 @@ def decisions_page(
 
 def encode_cursor(seq: int) -> str:
     """The opaque cursor meaning "after seq"."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
+    return encode_position(_CURSOR_PREFIX, seq)
 
 
 def decode_cursor(cursor: str) -> int:
     """The seq a cursor points after; raises InvalidRequest naming ``cursor``."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        seq = int(text.removeprefix(_CURSOR_PREFIX))
-    except (ValueError, binascii.Error) as exc:
-        raise _invalid("cursor", "is not a cursor this service issued") from exc
-    if not 0 <= seq <= _MAX_SEQ:  # beyond BIGINT the database would fail, not the client
-        raise _invalid("cursor", "is not a cursor this service issued")
-    return seq
+    return decode_position(_CURSOR_PREFIX, cursor)
 
 
 def to_item(stored: StoredDecision) -> dict[str, Any]:

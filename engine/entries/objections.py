@@ -22,8 +22,6 @@ logged before these fields existed still apply (``engine.state.projection``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +35,7 @@ from engine.entries.lifecycle import _invalid_state, get_entry
 from engine.entries.schemas import ResolutionBody
 from engine.entries.views import entry_view
 from engine.errors import Forbidden, InvalidRequest
+from engine.paging import decode_position, encode_position
 from engine.service import Service
 from engine.state import Entry, EntryStatus, State
 from engine.store.events import EventType, NewEvent
@@ -208,20 +207,6 @@ def resolve_objection(
 _CURSOR_PREFIX = "objection:"
 
 
-def _encode(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        return int(text.removeprefix(_CURSOR_PREFIX))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _invalid("cursor", "is not a cursor this service issued") from None
-
-
 def objection_item(entry: Entry, today: dt.date) -> dict[str, Any]:
     """One item of ``GET /v1/objections``."""
     objection = entry.objection
@@ -262,7 +247,7 @@ def objections_page(
         raise _invalid("status", "must be open or resolved")
     if not 1 <= limit <= MAX_LIMIT:
         raise _invalid("limit", f"must be between 1 and {MAX_LIMIT}")
-    after = 0 if cursor is None else _decode(cursor)
+    after = 0 if cursor is None else decode_position(_CURSOR_PREFIX, cursor)
     today = china_today()
     service.catch_up()
     items: list[dict[str, Any]] = []
@@ -288,5 +273,5 @@ def objections_page(
                 break
             items.append(objection_item(entry, today))
             last = raised_seq
-    next_cursor = _encode(last) if more else None
+    next_cursor = encode_position(_CURSOR_PREFIX, last) if more else None
     return {"items": items, "next_cursor": next_cursor}

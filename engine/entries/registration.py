@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from engine.entries.derivations import derive
-from engine.entries.idempotency import request_digest, stored_answer
+from engine.entries.idempotency import idempotent_write
 from engine.entries.schemas import EntryCreate
 from engine.entries.views import entry_view, triggered_view
 from engine.errors import Code, Conflict, Forbidden, InvalidRequest
@@ -22,9 +22,9 @@ from engine.registry.identifiers import normalize_subject_id
 from engine.service import Service
 from engine.state import Entry, EntryStatus, State, StateView
 from engine.store.events import EventType, NewEvent
-from engine.store.tables import IdempotencyRecord
 from engine.timing import add_days
 from measures.bundle import Bundle
+from measures.schema import SubjectKind
 
 
 def build_entry(
@@ -99,25 +99,28 @@ def registration_events(
     subject_name: str | None,
 ) -> list[NewEvent]:
     """The events registering ``entry`` (and its subject when unknown, and what it derives)."""
-    known = state.subjects.get(entry.subject_id)
-    if known is not None and known.kind is not entry.subject_kind:
-        raise InvalidRequest(
-            f"subject {entry.subject_id} is registered as {known.kind.value}",
-            details=[{"field": "subject_kind", "message": f"the subject is a {known.kind.value}"}],
-        )
-    new: list[NewEvent] = []
-    if known is None:
-        subject = {
-            "id": entry.subject_id,
-            "kind": entry.subject_kind.value,
-            "name": subject_name,
-            "region": None,
-        }
-        new.append(NewEvent(EventType.subject_upserted, subject, subject_id=entry.subject_id))
+    new = subject_events(state, entry.subject_id, entry.subject_kind, subject_name)
     new.append(_registered(entry, runtime))
     for derived in derive(state, bundle, runtime, entry):
         new.append(_registered(derived, runtime))
     return new
+
+
+def subject_events(
+    state: StateView, subject_id: str, kind: SubjectKind, name: str | None
+) -> list[NewEvent]:
+    """The event registering an unknown subject (none when known); 422 ``subject_kind`` when
+    it is known as the other kind."""
+    known = state.subjects.get(subject_id)
+    if known is not None and known.kind is not kind:
+        raise InvalidRequest(
+            f"subject {subject_id} is registered as {known.kind.value}",
+            details=[{"field": "subject_kind", "message": f"the subject is a {known.kind.value}"}],
+        )
+    if known is not None:
+        return []
+    subject = {"id": subject_id, "kind": kind.value, "name": name, "region": None}
+    return [NewEvent(EventType.subject_upserted, subject, subject_id=subject_id)]
 
 
 def _registered(entry: Entry, runtime: PolicyRuntime) -> NewEvent:
@@ -139,15 +142,8 @@ def register(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Register an entry for a caller of ``department``; the 201 body of ``POST /v1/entries``."""
-    digest = request_digest(request.model_dump(mode="json", exclude_unset=True))
-    answer: dict[str, Any] = {}
 
-    def build(session: Session, state: State) -> list[NewEvent]:
-        if idempotency_key is not None:
-            stored = stored_answer(session, caller_name, idempotency_key, digest)
-            if stored is not None:
-                answer.update(stored)
-                return []
+    def build(_session: Session, state: State) -> tuple[list[NewEvent], dict[str, Any]]:
         policy = service.policy
         bundle, runtime = policy.bundle, policy.runtime
         entry = build_entry(request, bundle=bundle, department=department)
@@ -160,20 +156,15 @@ def register(
         if same is not None:
             raise duplicate(same)
         new = registration_events(state, bundle, runtime, entry, subject_name=request.subject_name)
-        answer.update(_registration_answer(runtime, new))
-        if idempotency_key is not None:
-            session.add(
-                IdempotencyRecord(
-                    caller=caller_name, key=idempotency_key, request_sha256=digest, response=answer
-                )
-            )
-        return new
+        return new, registration_answer(runtime, new)
 
-    service.write(build)
-    return answer
+    body = request.model_dump(mode="json", exclude_unset=True)
+    return idempotent_write(service, caller_name, idempotency_key, body, build)
 
 
-def _registration_answer(runtime: PolicyRuntime, new: list[NewEvent]) -> dict[str, Any]:
+def registration_answer(runtime: PolicyRuntime, new: list[NewEvent]) -> dict[str, Any]:
+    """``{"entry", "triggered", "derived"}`` of the entries ``new`` registers (first: the one
+    asked for, then what it derived)."""
     registered = [
         Entry.from_payload(event.payload["entry"], seq=0)
         for event in new

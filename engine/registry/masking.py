@@ -43,4 +43,5 @@ def masked_detail(detail: dict[str, Any]) -> dict[str, Any]:
 
     masked["entries"] = [entry(e) for e in detail["entries"]]
     masked["reaching_entries"] = [entry(e) for e in detail["reaching_entries"]]
+    masked["commitments"] = [entry(c) for c in detail.get("commitments", ())]
     return masked

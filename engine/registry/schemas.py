@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from engine.commitments.schemas import CommitmentOut
 from engine.entries.schemas import EntryOut
 from engine.store.portable import refuse_nul
 from engine.timing import IsoDate
@@ -85,3 +86,6 @@ class SubjectDetail(BaseModel):
     relations: list[RelationView]
     entries: list[EntryOut]
     reaching_entries: list[ReachingEntryOut]
+    commitments: list[CommitmentOut] = Field(
+        default_factory=list, description="the subject's credit commitments (docs/commitments.md)"
+    )

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.checks.evaluation import Via, counterparts, propagates
+from engine.commitments.views import commitment_view
 from engine.entries.views import entry_view
 from engine.errors import NotFound
 from engine.policy.runtime import PolicyRuntime
@@ -93,6 +94,10 @@ def subject_detail(
             "reaching_entries": [
                 {**entry_view(entry, today=today), "via": via.to_dict()} for entry, via in reaching
             ],
+            "commitments": [
+                commitment_view(c, today=today, entries=state.entries)
+                for c in state.commitments_of(subject.id)
+            ],
         }
         persons = _person_ids(state, answer)
     if persons and caller is not None:
@@ -136,7 +141,7 @@ def _mask(answer: dict[str, Any], persons: set[str]) -> None:
         answer["name"] = mask_name(answer["name"])
     for relation in answer["relations"]:
         relation["person_id"] = masked(relation["person_id"])
-    for item in [*answer["entries"], *answer["reaching_entries"]]:
+    for item in [*answer["entries"], *answer["reaching_entries"], *answer["commitments"]]:
         item["subject_id"] = masked(item["subject_id"])
         via = item.get("via")
         if via is not None and "person_id" in via:

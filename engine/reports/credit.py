@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from engine.checks.overview import by_matter
+from engine.commitments import commitments_of
+from engine.commitments.views import STATUS_NAMES
 from engine.decisions.canonical import canonical_time
 from engine.decisions.queries import decode_cursor, encode_cursor
 from engine.entries.views import entry_view
@@ -101,6 +103,15 @@ def subject_report(
         holdings = [
             _relation_view(h, policy.bundle.vocabulary.roles) for h in relations[:MAX_LISTED]
         ]
+        vocabulary = policy.bundle.vocabulary
+        commitments = [
+            {
+                **view,
+                "status_name": STATUS_NAMES[view["status"]],
+                "matter_name": vocabulary.matters.get(view["matter"], view["matter"]),
+            }
+            for view in commitments_of(service, subject_id, today)
+        ]
         version = policy.bundle.version
     steps = histories(
         service,
@@ -137,6 +148,8 @@ def subject_report(
         "in_force": in_force,
         "reaching": reaching_items,
         "reaching_total": len(reaching),
+        "commitments": commitments[:MAX_LISTED],
+        "commitments_total": len(commitments),
         "holdings": holdings,
         "holdings_total": len(relations),
         "decisions": _decisions(service, subject_id),

@@ -116,6 +116,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     story += _entries(report, body, small, heading)
     if not public:
         story += _in_force(report, body, heading)
+        story += _commitments(report, small, heading)
         story += _holdings(report, small, heading)
         decisions = report["decisions"]
         story.append(Paragraph("核查记录", heading))
@@ -238,6 +239,27 @@ def _holdings(report: dict[str, Any], small: ParagraphStyle, heading: ParagraphS
             Paragraph(
                 f"{_text(item['list'])} · 文号 {_text(item['doc_no'])} · 主体 "
                 f"{_text(item['subject_id'])} · 经 {_text(', '.join(map(str, via.values())))}",
+                small,
+            )
+        )
+    return story
+
+
+def _commitments(
+    report: dict[str, Any], small: ParagraphStyle, heading: ParagraphStyle
+) -> list[Any]:
+    """信用承诺 (docs/commitments.md): matter, content, dates and status of each."""
+    story: list[Any] = [
+        Paragraph(f"信用承诺(共 {report['commitments_total']} 项)", heading),
+    ]
+    for item in report["commitments"]:
+        breach = item["breach"]
+        story.append(
+            Paragraph(
+                f"{_text(item['status_name'])} · 事项 {_text(item['matter_name'])} · "
+                f"{_text(item['content'])} · 承诺书 {_text(item['doc_no'])} · 作出 "
+                f"{_text(item['made_on'])} · 期限 {_text(item['due_on'] or '未设')}"
+                + ("" if breach is None else f" · 违诺记录 {_text(breach['entry_id'])}"),
                 small,
             )
         )

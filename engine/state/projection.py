@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeAlias
 
+from engine.state.commitments import Breach, Commitment, Fulfilment
 from engine.state.facts import Entry, EntryStatus, Objection, Subject
 from engine.state.graph import CompactRoleGraph
 from engine.store.events import EventType
@@ -49,6 +50,9 @@ class State:
         self.entries_by_subject: dict[str, list[str]] = {}
         # Entries with an objection -> the seq their latest was raised at, in that order.
         self.objections: dict[str, int] = {}
+        # Credit commitments (docs/commitments.md), in recording order.
+        self.commitments: dict[str, Commitment] = {}
+        self.commitments_by_subject: dict[str, list[str]] = {}
         # Serialises apply against readers that need one consistent position (checks).
         self.lock = threading.RLock()
 
@@ -76,6 +80,16 @@ class State:
     def entries_of(self, subject_id: str) -> list[Entry]:
         """Every entry registered on a subject, in registration order."""
         return [self.entries[entry_id] for entry_id in self.entries_by_subject.get(subject_id, ())]
+
+    def commitments_of(self, subject_id: str) -> list[Commitment]:
+        """Every commitment recorded for a subject, in recording order."""
+        return [self.commitments[c] for c in self.commitments_by_subject.get(subject_id, ())]
+
+    def index_commitments(self) -> None:
+        """Rebuild ``commitments_by_subject`` from ``commitments`` (after a snapshot)."""
+        self.commitments_by_subject = {}
+        for commitment in self.commitments.values():
+            self.commitments_by_subject.setdefault(commitment.subject_id, []).append(commitment.id)
 
     # --- handlers ------------------------------------------------------------------------
 
@@ -139,6 +153,26 @@ class State:
             changes["ended_on"] = _day(payload.get("on"))
         self.entries[entry.id] = replace(entry, status=status, **changes)
 
+    def _commitment_recorded(self, seq: int, payload: Mapping[str, Any]) -> None:
+        commitment = Commitment.from_payload(payload["commitment"], seq=seq)
+        self.commitments[commitment.id] = commitment
+        self.commitments_by_subject.setdefault(commitment.subject_id, []).append(commitment.id)
+
+    def _commitment_fulfilled(self, _seq: int, payload: Mapping[str, Any]) -> None:
+        commitment = self.commitments[payload["commitment_id"]]
+        fulfilment = Fulfilment(dt.date.fromisoformat(payload["fulfilled_on"]), payload.get("note"))
+        self.commitments[commitment.id] = replace(commitment, fulfilment=fulfilment)
+
+    def _commitment_breached(self, _seq: int, payload: Mapping[str, Any]) -> None:
+        commitment = self.commitments[payload["commitment_id"]]
+        breach = Breach(
+            decided_on=dt.date.fromisoformat(payload["decided_on"]),
+            doc_no=payload["doc_no"],
+            reason=payload["reason"],
+            entry_id=payload["entry_id"],
+        )
+        self.commitments[commitment.id] = replace(commitment, breach=breach)
+
     def _policy_loaded(self, _seq: int, payload: Mapping[str, Any]) -> None:
         self.policy_version = payload["version"]
 
@@ -160,5 +194,8 @@ _HANDLERS: dict[str, Handler] = {
     EventType.objection_resolved.value: _status_handler(EventType.objection_resolved),
     EventType.entry_repaired.value: _status_handler(EventType.entry_repaired),
     EventType.policy_loaded.value: State._policy_loaded,
+    EventType.commitment_recorded.value: State._commitment_recorded,
+    EventType.commitment_fulfilled.value: State._commitment_fulfilled,
+    EventType.commitment_breached.value: State._commitment_breached,
     EventType.log_truncation_accepted.value: lambda _state, _seq, _payload: None,  # no fact
 }

@@ -27,6 +27,9 @@ class EventType(StrEnum):
     objection_raised = "entry.objection_raised"
     objection_resolved = "entry.objection_resolved"
     entry_repaired = "entry.repaired"
+    commitment_recorded = "commitment.recorded"  # engine/commitments (docs/commitments.md)
+    commitment_fulfilled = "commitment.fulfilled"
+    commitment_breached = "commitment.breached"
     log_truncation_accepted = "log.truncation_accepted"  # engine/verifiable/truncation.py
 
 

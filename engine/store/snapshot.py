@@ -34,6 +34,7 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 
 from engine.state import Entry, EntryStatus, Objection, State, Subject
+from engine.state.commitments import Commitment
 from engine.state.graph import CompactRoleGraph, RoleHolding, paused_gc
 from engine.store.tables import StateSnapshot, utcnow
 from measures.schema import SubjectKind
@@ -76,6 +77,7 @@ def dump(state: State) -> bytes:
         "regions": [subject.region for subject in subjects],
         **graph,
         "entries": [_entry_row(entry) for entry in state.entries.values()],
+        "commitments": [commitment.to_row() for commitment in state.commitments.values()],
     }
     return zlib.compress(marshal.dumps(columns), 1)
 
@@ -212,6 +214,11 @@ def restore(data: bytes) -> State:
             state.entries[entry.id] = entry
             state.entries_by_subject.setdefault(entry.subject_id, []).append(entry.id)
     state.index_objections()
+    # Snapshots stored before commitments existed hold none (there were none to hold).
+    for row in columns.get("commitments", ()):
+        commitment = Commitment.from_row(row)
+        state.commitments[commitment.id] = commitment
+    state.index_commitments()
     state.seq = columns["seq"]
     state.policy_version = columns["policy_version"]
     return state

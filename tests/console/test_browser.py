@@ -438,6 +438,26 @@ def test_credit_office_resolves_an_objection(page: tuple[Any, Watch], server: Se
     watch.assert_clean()
 
 
+def test_credit_office_sees_warnings_and_commitments(
+    page: tuple[Any, Watch], server: Server
+) -> None:
+    """诚信预警 and the subject page's 信用承诺 (docs/commitments.md), on the demo data."""
+    opened, watch = page
+    sign_in(opened, server, "credit_office")
+    opened.goto(server.base + "/console/warnings?within=10")
+    table = opened.locator("table.warnings")
+    assert table.locator("tr.warning-commitment_due").count() >= 1
+    assert "信用承诺将到期" in table.inner_text()
+    assert_cjk_renders(opened)
+    shot(opened, "warnings")
+    opened.goto(server.base + "/console/subjects/91440101000010022J")
+    commitments = opened.locator("table.commitments")
+    assert commitments.locator("tr.commitment-breached").count() == 1
+    assert "已违诺" in commitments.inner_text()
+    shot(opened, "subject-commitments")
+    watch.assert_clean()
+
+
 def test_docs_and_redoc_render_offline(page: tuple[Any, Watch], server: Server) -> None:
     opened, watch = page
     opened.goto(server.base + "/docs")

@@ -168,6 +168,7 @@ ROLE_PAGES = {
     "/console/objections": {"admin", "court", "tax"},
     "/console/stats": {"auditor"},
     "/console/check": {"tax", "finance"},
+    "/console/warnings": {"admin"},
 }
 
 
