@@ -26,12 +26,17 @@ def response_body(
     }
     if evaluation.explanation is not None:
         body["explanation"] = [item.to_dict() for item in evaluation.explanation]
+    if evaluation.grade is not None:
+        # Only when a grade trigger was consulted: answers without grades keep their bytes.
+        body["grade"] = evaluation.grade.summary()
     return body
 
 
 def hit_view(hit: Hit) -> dict[str, Any]:
     """One hit as the contract shapes it (plus the entry's initiating department)."""
     memo, measure, entry = hit.memorandum, hit.measure, hit.entry
+    if entry is None or hit.derivation is not None:
+        return _subject_hit_view(hit)
     return {
         "memorandum_id": memo.id,
         "memorandum_title": memo.title,
@@ -49,3 +54,30 @@ def hit_view(hit: Hit) -> dict[str, Any]:
         "via": None if hit.via is None else hit.via.to_dict(),
         "until": None if hit.until is None else hit.until.isoformat(),
     }
+
+
+def _subject_hit_view(hit: Hit) -> dict[str, Any]:
+    """A hit from the subject's grade or clean record: no stored entry (docs/grades.md)."""
+    memo, measure = hit.memorandum, hit.measure
+    view: dict[str, Any] = {
+        "memorandum_id": memo.id,
+        "memorandum_title": memo.title,
+        "doc_no": memo.doc_no,
+        "kind": memo.kind.value,
+        "measure_id": measure.id,
+        "measure_text": measure.text,
+        "effect": measure.effect.value,
+        "mandatory": measure.mandatory,
+        "implementing": list(measure.implementing),
+        "legal_basis": measure.legal_basis,
+        "entry_id": None,
+        "list": None if hit.entry is None else hit.entry.list,
+        "initiating_department": None if hit.entry is None else hit.entry.department,
+        "via": None,
+        "until": None,
+    }
+    if hit.grade is not None:
+        view["grade"] = hit.grade
+    if hit.derivation is not None:
+        view["derivation_id"] = hit.derivation
+    return view
