@@ -157,4 +157,7 @@ def test_the_shipped_bundle_states_a_legal_basis_for_every_measure() -> None:
     code, out, err = run(shipped, REQUIRE)
 
     assert (code, err) == (0, "")
-    assert out.startswith("ok: 10 memoranda, 75 measures")
+    assert out.startswith(
+        "ok: 13 memoranda, 78 measures, 1 derivation, 1 absence derivation, "
+        "grades model local-credit-score;"
+    )
