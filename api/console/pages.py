@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Role
-from api.console import bundle_upload, publication
+from api.console import bundle_upload, grades, publication
 from api.console.frame import (
     LABELS,
     PAGES,
@@ -453,6 +453,7 @@ async def subject(request: Request, subject_id: str) -> Response:
             "vocabulary": service.policy.bundle.vocabulary,
             "today": today.isoformat(),
             **publication.subject_extras(you, detail_id),
+            **grades.grade_extras(you, detail_id),
         },
         visitor=you,
     )

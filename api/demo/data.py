@@ -163,6 +163,8 @@ CHECKS: list[tuple[str, str, str, str]] = [
     ("housing_construction", "某市住房和城乡建设局", "91440101000010022J", "bidding"),
     ("housing_construction", "某市住房和城乡建设局", "91440101000010049A", "bidding"),
     ("tax", "某市税务局", "91440101000010030D", "tax_administration"),
+    # Graded supervision (docs/grades.md): the judgment debtor is graded D, its answer logs it.
+    ("market_regulation", "某市市场监管局", "91440101000010014P", "supervision_inspection"),
 ]
 
 

@@ -1,0 +1,35 @@
+"""The subject page shows the credit grade and its breakdown (docs/grades.md)."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Running, auth
+from tests.api.test_grades import policy_dir  # noqa: F401  (the bundle with a grades model)
+from tests.console.test_pages import ORG, signed_in
+
+
+def test_subject_page_shows_grade_and_breakdown(running: Running) -> None:
+    entry = {
+        "list": "dishonest_judgment_debtor", "subject_id": ORG, "subject_kind": "org",
+        "subject_name": "某建设有限公司", "decided_on": "2020-03-01", "doc_no": "(2020)粤01执1号",
+    }  # fmt: skip
+    registered = running.client.post("/v1/entries", json=entry, headers=auth("court"))
+    assert registered.status_code == 201, registered.text
+    page = signed_in(running, "finance").get(f"/console/subjects/{ORG}")
+    assert page.status_code == 200, page.text[:500]
+    text = page.text
+    assert 'id="grade-breakdown"' in text
+    # Decided six years ago: the stepped deduction weighs nothing, the entry runs on.
+    assert "失信扣分" not in text and "积分 <b>100</b>" in text and "良" in text
+    assert "连续无不良记录" in text
+
+
+def test_subject_page_without_a_grades_model_shows_none(running: Running) -> None:
+    (running.policy_dir / "grades.yaml").unlink()
+    for name in ("graded-d.yaml",):
+        (running.policy_dir / name).unlink()
+    reloaded = running.client.post("/v1/policy/reload", headers=auth("admin"))
+    assert reloaded.status_code == 200, reloaded.text
+    people = [{"id": ORG, "kind": "org", "name": "某公司"}]
+    assert running.client.post("/v1/subjects", json=people, headers=auth("registrar")).is_success
+    page = signed_in(running, "finance").get(f"/console/subjects/{ORG}").text
+    assert 'id="grade-breakdown"' not in page
