@@ -230,6 +230,15 @@ async def memorandum(request: Request, memorandum_id: str) -> Response:
         }
         for trigger in memo.triggers
     ]
+    triggers += [
+        {
+            "list": None,
+            "list_name": "信用等级 " + "、".join(trigger.grades),
+            "subject_kinds": [kind.value for kind in trigger.subject_kinds],
+            "when": "查询当日主体的信用等级为其中之一(grades.yaml)",
+        }
+        for trigger in memo.grade_triggers
+    ]
     return render(
         request,
         "memorandum.html",

@@ -33,3 +33,9 @@ def test_subject_page_without_a_grades_model_shows_none(running: Running) -> Non
     assert running.client.post("/v1/subjects", json=people, headers=auth("registrar")).is_success
     page = signed_in(running, "finance").get(f"/console/subjects/{ORG}").text
     assert 'id="grade-breakdown"' not in page
+
+
+def test_memorandum_page_shows_a_grade_trigger(running: Running) -> None:
+    page = signed_in(running, "finance").get("/console/memoranda/graded-d")
+    assert page.status_code == 200
+    assert "信用等级 D" in page.text and "graded-d-review" in page.text
