@@ -421,9 +421,7 @@ def test_implementer_runs_a_check(page: tuple[Any, Watch], server: Server) -> No
     watch.assert_clean()
 
 
-def test_subject_page_shows_the_demo_debtors_grade(
-    page: tuple[Any, Watch], server: Server
-) -> None:
+def test_subject_page_shows_the_demo_debtors_grade(page: tuple[Any, Watch], server: Server) -> None:
     # docs/grades.md: the shipped local model grades the demo's judgment debtor D, and the
     # graded-supervision memorandum applies to it for supervision_inspection.
     opened, watch = page
