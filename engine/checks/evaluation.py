@@ -249,7 +249,7 @@ def evaluate_matters(
                 blocked = True
                 blocking.append(entry.id)
 
-    standings(state, runtime, subject, day, explain, add, reasons)
+    standings(state, runtime, subject, day, wanted, explain, add, reasons)
     grade = graded_hits(state, runtime, subject, day, wanted, hits, explain, matter, reasons)
 
     answers: dict[str, Evaluation] = {}
@@ -304,6 +304,7 @@ def standings(
     runtime: PolicyRuntime,
     subject: Subject,
     day: dt.date,
+    matters: Mapping[str, None],
     explain: bool,
     add: Callable[[Memorandum, Measure, Entry, Via | None], None],
     reasons: list[Explanation],
@@ -313,8 +314,8 @@ def standings(
     for derivation in runtime.bundle.absence_derivations:
         if subject.kind not in derivation.subject_kinds:
             continue
-        if not runtime.watched(derivation.derive_list, subject.kind):
-            continue  # no memorandum would apply: nothing to judge
+        if not runtime.watched(derivation.derive_list, subject.kind, matters):
+            continue  # no memorandum would apply for these matters: nothing to judge
         selector = Selector.of(derivation.absent_lists, derivation.absent_kinds)
         clean = clean_record(state.entries_of(subject.id), selector, lists, day)
         if not clean.at_least(derivation.years):

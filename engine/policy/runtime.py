@@ -68,12 +68,18 @@ class PolicyRuntime:
                 if kind in measure.subject_kinds
                 for matter in measure.matters
             )
-        self._watched = {
-            (trigger.list, kind)
-            for derivation in bundle.absence_derivations
-            for trigger in bundle.triggers_by_list.get(derivation.derive_list, ())
-            for kind in trigger.subject_kinds
-        }
+        # Absence derivations: per (derived list, kind), the matters a memorandum watching
+        # the list could give a hit for; a check for another matter need not judge the record.
+        self._watched: dict[tuple[str, SubjectKind], set[str]] = {}
+        for derivation in bundle.absence_derivations:
+            for watching in bundle.triggers_by_list.get(derivation.derive_list, ()):
+                for kind in watching.subject_kinds:
+                    self._watched.setdefault((watching.list, kind), set()).update(
+                        matter
+                        for measure in bundle.memoranda[watching.memorandum_id].measures
+                        if kind in measure.subject_kinds
+                        for matter in measure.matters
+                    )
 
     @property
     def version(self) -> str:
@@ -121,9 +127,11 @@ class PolicyRuntime:
         """Memoranda with a grade trigger for this kind, each with the grades that fire it."""
         return self._graded[kind]
 
-    def watched(self, list_code: str, kind: SubjectKind) -> bool:
-        """Whether an absence derivation's list is watched by a trigger for this kind."""
-        return (list_code, kind) in self._watched
+    def watched(self, list_code: str, kind: SubjectKind, matters: Iterable[str]) -> bool:
+        """Whether a memorandum watching an absence derivation's list could give a subject of
+        this kind a hit for one of these matters."""
+        found = self._watched.get((list_code, kind), set())
+        return any(matter in found for matter in matters)
 
     def position(self, measure: Measure) -> int:
         return self._positions[measure.id]

@@ -39,3 +39,28 @@ def test_memorandum_page_shows_a_grade_trigger(running: Running) -> None:
     page = signed_in(running, "finance").get("/console/memoranda/graded-d")
     assert page.status_code == 200
     assert "信用等级 D" in page.text and "graded-d-review" in page.text
+
+
+def test_decision_and_check_pages_show_grade_hits_and_reasons(running: Running) -> None:
+    entry = {
+        "list": "dishonest_judgment_debtor", "subject_id": ORG, "subject_kind": "org",
+        "decided_on": "2026-03-01", "doc_no": "(2026)粤01执1号",
+    }  # fmt: skip
+    assert running.client.post("/v1/entries", json=entry, headers=auth("court")).is_success
+    decided = []
+    for matter in ("administrative_licensing", "bidding"):
+        body = {"subject_id": ORG, "matter": matter, "explain": True}
+        answer = running.client.post("/v1/checks", json=body, headers=auth("finance"))
+        assert answer.status_code == 200, answer.text
+        decided.append(answer.json())
+    assert decided[0]["hits"][0]["grade"] == "D"
+    assert [e["reason"] for e in decided[1]["explanation"] if e["entry_id"] is None] == [
+        "record_not_clean"
+    ]
+    auditor = signed_in(running, "auditor")
+    for answer in decided:
+        page = auditor.get(f"/console/decisions/{answer['decision_id']}")
+        assert page.status_code == 200, page.text[:500]
+    assert "信用等级 D" in auditor.get(f"/console/decisions/{decided[0]['decision_id']}").text
+    page = auditor.get(f"/console/decisions/{decided[1]['decision_id']}").text
+    assert "record_not_clean" in page and "近年有不良信用记录" in page
