@@ -12,15 +12,15 @@ registration order, and the ``via`` subject id (own hits first).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from engine.checks.explain import Explanation, Reason, first_failure
-from engine.grades.records import Selector, clean_record
-from engine.grades.scoring import GradeResult, subject_grade
+from engine.checks.standing import graded, standings, subject_reason
+from engine.grades.scoring import GradeResult
 from engine.policy.runtime import PolicyRuntime
-from engine.state import Entry, EntryStatus, State, Subject
+from engine.state import Entry, EntryStatus, State
 from engine.state.graph import RoleHolding
 from engine.timing import add_days
 from measures.bundle import Measure, Memorandum
@@ -249,8 +249,17 @@ def evaluate_matters(
                 blocked = True
                 blocking.append(entry.id)
 
+    # docs/grades.md: a clean record (absence derivations), then the subject's grade.
     standings(state, runtime, subject, day, wanted, explain, add, reasons)
-    grade = graded_hits(state, runtime, subject, day, wanted, hits, explain, matter, reasons)
+    grade, fired = graded(state, runtime, subject, day, wanted, explain, matter, reasons)
+    for memo, measure in fired:
+        for m in measure.matters:
+            if m in hits:
+                hits[m].setdefault(
+                    (f"grade:{memo.id}", measure.id, ""),
+                    Hit(memo, measure, runtime.position(measure), None, None, None,
+                        grade=None if grade is None else grade.grade),
+                )  # fmt: skip
 
     answers: dict[str, Evaluation] = {}
     for m, found in hits.items():
@@ -262,7 +271,7 @@ def evaluate_matters(
                 if hit.measure.effect is not Effect.incentive:
                     continue
                 if hit.entry is None or hit.derivation is not None:
-                    reasons.append(_subject_reason(
+                    reasons.append(subject_reason(
                         subject, hit.entry.list if hit.entry else None, Reason.incentive_withheld,
                         hit.memorandum, hit.measure, detail,
                     ))  # fmt: skip
@@ -278,117 +287,6 @@ def evaluate_matters(
             grade=grade if runtime.consults_grade(subject.kind, (m,)) else None,
         )
     return answers
-
-
-_NO_ATTRIBUTES: dict[str, object] = {}
-"""One shared (empty) attributes object, so the runtime keeps a standing's triggers cached."""
-
-
-def _subject_reason(
-    subject: Subject,
-    list_code: str | None,
-    reason: Reason,
-    memo: Memorandum | None,
-    measure: Measure | None = None,
-    detail: str | None = None,
-) -> Explanation:
-    """A reason about the subject itself (its grade or its record), not a stored entry."""
-    return Explanation(
-        None, list_code, subject.id, None, None if memo is None else memo.id,
-        None if measure is None else measure.id, reason, detail,
-    )  # fmt: skip
-
-
-def standings(
-    state: State,
-    runtime: PolicyRuntime,
-    subject: Subject,
-    day: dt.date,
-    matters: Mapping[str, None],
-    explain: bool,
-    add: Callable[[Memorandum, Measure, Entry, Via | None], None],
-    reasons: list[Explanation],
-) -> None:
-    """Absence derivations: a clean record puts the subject on a (red) list for this check."""
-    lists = runtime.bundle.vocabulary.lists
-    for derivation in runtime.bundle.absence_derivations:
-        if subject.kind not in derivation.subject_kinds:
-            continue
-        if not runtime.watched(derivation.derive_list, subject.kind, matters):
-            continue  # no memorandum would apply for these matters: nothing to judge
-        selector = Selector.of(derivation.absent_lists, derivation.absent_kinds)
-        clean = clean_record(state.entries_of(subject.id), selector, lists, day)
-        if not clean.at_least(derivation.years):
-            if explain:
-                latest = clean.latest
-                assert latest is not None  # not clean: some record exists
-                ends = "still runs" if clean.since is None else f"ended {clean.since}"
-                reasons.append(_subject_reason(
-                    subject, derivation.derive_list, Reason.record_not_clean, None, None,
-                    f"{derivation.id}: entry {latest.id} ({latest.list}) {ends}; "
-                    f"{derivation.years} clean years needed",
-                ))  # fmt: skip
-            continue
-        standing = Entry(
-            id=f"derived:{derivation.id}", list=derivation.derive_list, subject_id=subject.id,
-            subject_kind=subject.kind, department="system", decided_on=day, effective_from=day,
-            effective_to=None, doc_no=f"派生:{derivation.id}", reason=None,
-            attributes=_NO_ATTRIBUTES, status=EntryStatus.active, registered_seq=-1,
-            derivation_id=derivation.id,
-        )  # fmt: skip
-        for memo in runtime.memoranda_for(standing):
-            for measure in memo.measures:
-                if subject.kind in measure.subject_kinds:
-                    add(memo, measure, standing, None)
-
-
-def graded_hits(
-    state: State,
-    runtime: PolicyRuntime,
-    subject: Subject,
-    day: dt.date,
-    matters: Mapping[str, None],
-    hits: dict[str, dict[tuple[str, str, str], Hit]],
-    explain: bool,
-    matter: str,
-    reasons: list[Explanation],
-) -> GradeResult | None:
-    """Hits of memoranda triggered by the subject's grade on ``day``; the grade, if consulted."""
-    model = runtime.bundle.grades
-    if model is None or not runtime.consults_grade(subject.kind, matters):
-        return None
-    grade = subject_grade(state, model, runtime.bundle.vocabulary.lists, subject.id, day)
-    if grade is None:
-        return None
-    for memo, grades in runtime.grade_memoranda(subject.kind):
-        if grade.grade not in grades:
-            if explain:
-                reasons.append(_subject_reason(
-                    subject, None, Reason.grade_not_matched, memo, None,
-                    f"grade {grade.grade} (score {grade.summary()['score']}) "
-                    f"not in [{', '.join(grades)}]",
-                ))  # fmt: skip
-            continue
-        for measure in memo.measures:
-            if subject.kind not in measure.subject_kinds:
-                if explain and matter in measure.matters:
-                    reasons.append(_subject_reason(
-                        subject, None, Reason.kind_not_covered, memo, measure,
-                        f"subject_kinds {', '.join(measure.subject_kinds)}",
-                    ))  # fmt: skip
-                continue
-            if explain and matter not in measure.matters:
-                reasons.append(
-                    _subject_reason(subject, None, Reason.matter_not_listed, memo, measure)
-                )
-            for m in measure.matters:
-                if m in hits:
-                    hits[m].setdefault(
-                        (f"grade:{memo.id}", measure.id, ""),
-                        Hit(memo, measure, runtime.position(measure), None, None, None,
-                            grade=grade.grade),
-                    )  # fmt: skip
-    return grade
 
 
 Why = Callable[..., None]

@@ -49,7 +49,7 @@ doc_no: 无
 kind: incentive
 issued_on: 2026-01-01
 triggers:
-  - list: clean_record
+  - {list: clean_record, subject_kinds: [org]}
 measures:
   - {id: clean-fast-track, text: 容缺受理, effect: incentive, matters: [bidding],
      implementing: [market]}
@@ -65,6 +65,10 @@ def policy_dir(tmp_path: Path) -> Path:
     (target / "grades.yaml").write_text(GRADES, encoding="utf-8")
     (target / "graded-d.yaml").write_text(GRADED, encoding="utf-8")
     (target / "clean-incentive.yaml").write_text(CLEAN, encoding="utf-8")
+    person = CLEAN.replace("clean-incentive", "clean-person").replace("[org]", "[person]")
+    (target / "clean-person.yaml").write_text(
+        person.replace("clean-fast-track", "clean-person-fast-track"), encoding="utf-8"
+    )
     vocabulary = target / "vocabulary.yaml"
     text = vocabulary.read_text(encoding="utf-8").replace(
         "matters:",
@@ -185,3 +189,14 @@ def test_a_clean_record_triggers_the_incentive_until_a_record_appears(running: R
     assert listed["hits"] == [] and listed["outcome"] == "clear"
     reasons = [(e["list"], e["reason"]) for e in listed["explanation"] if e["entry_id"] is None]
     assert reasons == [("clean_record", "record_not_clean")]
+
+
+def test_a_clean_record_applies_only_to_the_kinds_its_trigger_names(running: Running) -> None:
+    subjects = [{"id": ORG, "kind": "org", "name": "某公司"},
+                {"id": PERSON, "kind": "person", "name": "张示例"}]  # fmt: skip
+    assert running.client.post("/v1/subjects", json=subjects, headers=auth("registrar")).is_success
+    assert [h["measure_id"] for h in _check(running, "bidding")["hits"]] == ["clean-fast-track"]
+    # The same derivation for a person triggers the memorandum for persons only (what a
+    # standing triggers is cached per derivation and kind).
+    person = _check(running, "bidding", subject_id=PERSON)
+    assert [h["measure_id"] for h in person["hits"]] == ["clean-person-fast-track"]
