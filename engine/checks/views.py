@@ -33,32 +33,12 @@ def response_body(
 
 
 def hit_view(hit: Hit) -> dict[str, Any]:
-    """One hit as the contract shapes it (plus the entry's initiating department)."""
+    """One hit as the contract shapes it (plus the entry's initiating department).
+
+    A hit of a grade trigger or of a clean record (docs/grades.md) has no stored entry:
+    ``entry_id`` null, and ``grade`` or ``derivation_id`` (only then) naming what fired it.
+    """
     memo, measure, entry = hit.memorandum, hit.measure, hit.entry
-    if entry is None or hit.derivation is not None:
-        return _subject_hit_view(hit)
-    return {
-        "memorandum_id": memo.id,
-        "memorandum_title": memo.title,
-        "doc_no": memo.doc_no,
-        "kind": memo.kind.value,
-        "measure_id": measure.id,
-        "measure_text": measure.text,
-        "effect": measure.effect.value,
-        "mandatory": measure.mandatory,
-        "implementing": list(measure.implementing),
-        "legal_basis": measure.legal_basis,
-        "entry_id": entry.id,
-        "list": entry.list,
-        "initiating_department": entry.department,
-        "via": None if hit.via is None else hit.via.to_dict(),
-        "until": None if hit.until is None else hit.until.isoformat(),
-    }
-
-
-def _subject_hit_view(hit: Hit) -> dict[str, Any]:
-    """A hit from the subject's grade or clean record: no stored entry (docs/grades.md)."""
-    memo, measure = hit.memorandum, hit.measure
     view: dict[str, Any] = {
         "memorandum_id": memo.id,
         "memorandum_title": memo.title,
@@ -70,11 +50,11 @@ def _subject_hit_view(hit: Hit) -> dict[str, Any]:
         "mandatory": measure.mandatory,
         "implementing": list(measure.implementing),
         "legal_basis": measure.legal_basis,
-        "entry_id": None,
-        "list": None if hit.entry is None else hit.entry.list,
-        "initiating_department": None if hit.entry is None else hit.entry.department,
-        "via": None,
-        "until": None,
+        "entry_id": None if entry is None or hit.derivation is not None else entry.id,
+        "list": None if entry is None else entry.list,
+        "initiating_department": None if entry is None else entry.department,
+        "via": None if hit.via is None else hit.via.to_dict(),
+        "until": None if hit.until is None else hit.until.isoformat(),
     }
     if hit.grade is not None:
         view["grade"] = hit.grade

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import policytest as test_cli
 from engine.policytest import run_tests
 from engine.settings import SHIPPED_POLICY_DIR
-from tests.engine.policytest.test_policy_tests import invoke
+from tests.engine.policytest.test_policy_tests import _keep_logging, invoke  # noqa: F401
 
 ORG = "91440101000010014P"
 CASE = f"""\
@@ -27,11 +26,6 @@ cases:
         as_of: 2027-03-01
         expect: {{grade: C}}
 """
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(test_cli.logging_setup, "configure", lambda **_kwargs: None)
 
 
 @pytest.fixture
