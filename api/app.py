@@ -16,6 +16,7 @@ from api.routers import (
     credit_office,
     decisions,
     entries,
+    grades,
     health,
     policy,
     public,
@@ -64,6 +65,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.include_router(policy.router)
     app.include_router(policy_impact.router)
     app.include_router(registry.router)
+    app.include_router(grades.router)
     app.include_router(entries.router)
     app.include_router(replay.router)
     console.install(app)

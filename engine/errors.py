@@ -36,6 +36,7 @@ class Code(StrEnum):
     unknown_policy_version = "unknown_policy_version"
     no_checkpoint = "no_checkpoint"
     no_signing_key = "no_signing_key"
+    no_grade_model = "no_grade_model"
     # 409: the request conflicts with the current state
     conflict = "conflict"
     invalid_state = "invalid_state"

@@ -137,6 +137,26 @@ def add_days(day: dt.date, days: int) -> dt.date | None:
         return None
 
 
+def add_years(day: dt.date, years: int) -> dt.date | None:
+    """The ``years``-th anniversary of ``day`` (29 Feb -> 28 Feb); None past the calendar."""
+    year = day.year + years
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return None
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=year, day=28)
+
+
+def whole_years(start: dt.date, end: dt.date) -> int:
+    """Anniversaries of ``start`` reached by ``end`` (0 when ``end`` is before the first)."""
+    years = end.year - start.year
+    anniversary = add_years(start, years)
+    if anniversary is None or anniversary > end:
+        years -= 1
+    return max(years, 0)
+
+
 def days_before(day: dt.date, days: int) -> dt.date:
     """``day - days``, or the calendar's first day when that is before it."""
     try:

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from measures.schema import (
+    AbsenceDerivation,
     Condition,
     Derivation,
     Effect,
+    GradesFile,
     MemorandumKind,
     Propagation,
     SubjectKind,
@@ -53,6 +55,16 @@ class BundleTrigger:
 
 
 @dataclass(frozen=True, slots=True)
+class BundleGradeTrigger:
+    """A grade trigger of one memorandum: fires at check time for these grades and kinds."""
+
+    memorandum_id: str
+    index: int
+    grades: tuple[str, ...]
+    subject_kinds: tuple[SubjectKind, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Memorandum:
     id: str
     title: str
@@ -63,6 +75,8 @@ class Memorandum:
     measures: tuple[Measure, ...]
     path: str
     """The file it came from, relative to the bundle directory."""
+    grade_triggers: tuple[BundleGradeTrigger, ...] = ()
+    """Triggers on the subject's grade (docs/grades.md); ``triggers`` holds the list ones."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,15 @@ class Bundle:
     derivations: tuple[Derivation, ...]
     files: dict[str, bytes] = field(repr=False)
     """Relative POSIX path -> the file's bytes, exactly as read."""
+    grades: GradesFile | None = None
+    """The grades model (``grades.yaml``), if the bundle has one."""
+    absence_derivations: tuple[AbsenceDerivation, ...] = ()
+    """Clean-record derivations, judged at each check's date (docs/grades.md)."""
+
+    @cached_property
+    def grade_triggers(self) -> tuple[BundleGradeTrigger, ...]:
+        """Every grade trigger, in memorandum order."""
+        return tuple(t for memo in self.memoranda.values() for t in memo.grade_triggers)
 
     @cached_property
     def measures(self) -> dict[str, Measure]:

@@ -1,10 +1,11 @@
 """Loading a policy bundle: read the files, check each against its schema, then the whole.
 
-File roles (docs/policy-format.md): ``vocabulary.yaml`` (required), ``catalogue.yaml`` and
-``derivations.yaml`` (optional) are read at the bundle root only; every other ``*.yaml`` file,
-in the root or any sub-directory, is one memorandum. A file named like a root file inside a
-sub-directory (e.g. ``tax/catalogue.yaml``) is reported as misplaced rather than read as a
-memorandum, since it is almost certainly a mistake. Paths with a component starting with
+File roles (docs/policy-format.md): ``vocabulary.yaml`` (required), ``catalogue.yaml``,
+``derivations.yaml`` and ``grades.yaml`` (optional, docs/grades.md) are read at the bundle
+root only; every other ``*.yaml`` file, in the root or any sub-directory, is one
+memorandum. A file named like a root file inside a sub-directory (e.g.
+``tax/catalogue.yaml``) is reported as misplaced rather than read as a memorandum, since it
+is almost certainly a mistake. Paths with a component starting with
 ``.`` are skipped, as are files with other extensions (``.yml`` too), and policy tests
 (``*_test.yaml``, run by ``jrp test``): they are no part of the bundle or its version.
 
@@ -25,7 +26,14 @@ from pydantic_core import ErrorDetails
 
 from measures import validate
 from measures.bundle import Bundle
-from measures.schema import UNION_TAGS, CatalogueFile, DerivationsFile, MemorandumFile, Vocabulary
+from measures.schema import (
+    UNION_TAGS,
+    CatalogueFile,
+    DerivationsFile,
+    GradesFile,
+    MemorandumFile,
+    Vocabulary,
+)
 from measures.validate import ParsedBundle, Source, build_bundle, check_bundle
 from measures.version import bundle_version
 from measures.yaml_positions import InvalidBundle, Positions, Problem, read_yaml, sorted_problems
@@ -33,12 +41,14 @@ from measures.yaml_positions import InvalidBundle, Positions, Problem, read_yaml
 VOCABULARY = "vocabulary.yaml"
 CATALOGUE = "catalogue.yaml"
 DERIVATIONS = "derivations.yaml"
+GRADES = "grades.yaml"
 TEST_SUFFIX = "_test.yaml"
 """Files named ``*_test.yaml`` are policy tests: never read as part of the bundle."""
 ROOT_MODELS: dict[str, type[BaseModel]] = {
     VOCABULARY: Vocabulary,
     CATALOGUE: CatalogueFile,
     DERIVATIONS: DerivationsFile,
+    GRADES: GradesFile,
 }
 """The files with a role of their own, read at the bundle root only."""
 
@@ -99,6 +109,7 @@ def parse_bundle(files: Mapping[str, bytes]) -> Bundle:
         memoranda=parsed.memoranda,
         version=bundle_version(files),
         files=dict(sorted(files.items())),
+        grades=None if parsed.grades is None else parsed.grades.model,
     )
 
 
@@ -146,6 +157,8 @@ def _parse_files(files: Mapping[str, bytes], problems: list[Problem]) -> ParsedB
         catalogue=roots.get(CATALOGUE, Source(CATALOGUE, CatalogueFile(), empty)),
         derivations=roots.get(DERIVATIONS, Source(DERIVATIONS, DerivationsFile(), empty)),
         memoranda=memoranda,
+        grades=roots.get(GRADES),
+        grades_broken=GRADES in files and roots.get(GRADES) is None,
     )
 
 
@@ -201,10 +214,13 @@ _ENUM_LABELS = {
     "incentives_blocked_by": "list kind",
     "subject_kinds": "subject kind",
     "to": "propagation target",
+    "kinds": "list kind",
+    "absent_kinds": "list kind",
 }
 _PATTERNS = {
     r"^[a-z0-9_]+$": "code: use lower case letters, digits and '_'",
     r"^[a-z0-9-]+$": "id: use lower case letters, digits and '-'",
+    r"^[A-Z][A-Z0-9+-]*$": "grade: an upper case letter, then letters, digits, '+' or '-'",
 }
 _TYPE_MESSAGES = {
     "model_type": "expected a mapping",

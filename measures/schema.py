@@ -9,6 +9,7 @@ resolution) are checked by ``measures.validate``; the resolved, ready-to-use for
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -235,6 +236,30 @@ class Trigger(Strict):
     when: Condition | None = None
 
 
+GradeCode = Annotated[str, StringConstraints(min_length=1, pattern=r"^[A-Z][A-Z0-9+-]*$")]
+"""A grade of the grades model (``A``, ``B+``): upper case letters, digits, ``+`` and ``-``."""
+
+
+class GradeTrigger(Strict):
+    """``{grade: [D]}``: fires at check time when the subject's grade is one of these."""
+
+    grade: list[GradeCode] = Field(min_length=1)
+    subject_kinds: SubjectKinds = Field(default_factory=lambda: [*BOTH_KINDS])
+
+
+def _trigger_tag(value: Any) -> str:
+    """A trigger with ``grade`` is a grade trigger; anything else a list trigger."""
+    if isinstance(value, GradeTrigger) or (isinstance(value, dict) and "grade" in value):
+        return "<grade>"
+    return "<list>"
+
+
+MemorandumTrigger = Annotated[
+    Annotated[Trigger, Tag("<list>")] | Annotated[GradeTrigger, Tag("<grade>")],
+    Discriminator(_trigger_tag),
+]
+
+
 class Propagation(Strict):
     """落实到人 (``to: persons``) and its reverse (``to: orgs``)."""
 
@@ -292,7 +317,9 @@ MemorandumMeasure = Annotated[
     Discriminator(_measure_tag),
 ]
 
-UNION_TAGS = frozenset({*CONDITION_TAGS.values(), "<measure>", "<ref>"})
+UNION_TAGS = frozenset(
+    {*CONDITION_TAGS.values(), "<measure>", "<ref>", "<list>", "<grade>", "<count>", "<absence>"}
+)
 """Union member tags that pydantic puts in error locations; they name no YAML key."""
 
 
@@ -312,7 +339,7 @@ class MemorandumFile(Strict):
     doc_no: Text
     kind: MemorandumKind
     issued_on: IsoDate
-    triggers: list[Trigger] = Field(min_length=1)
+    triggers: list[MemorandumTrigger] = Field(min_length=1)
     measures: list[MemorandumMeasure] = Field(min_length=1)
 
 
@@ -330,8 +357,128 @@ class Derivation(Strict):
     """None: the derived list's ``default_duration_days``."""
 
 
+class AbsenceDerivation(Strict):
+    """A clean record: no record of these lists (or kinds) in the last ``years`` whole years."""
+
+    id: PolicyId
+    absent_lists: list[Code] | None = Field(default=None, min_length=1)
+    absent_kinds: list[ListKind] | None = Field(default=None, min_length=1)
+    years: int = Field(ge=1, le=100)
+    derive_list: Code
+    subject_kinds: list[SubjectKind] = Field(default_factory=lambda: list(BOTH_KINDS))
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> AbsenceDerivation:
+        if (self.absent_lists is None) == (self.absent_kinds is None):
+            raise ValueError("give absent_lists or absent_kinds (one of the two)")
+        return self
+
+
+def _derivation_tag(value: Any) -> str:
+    """A derivation with ``absent_lists``/``absent_kinds`` is an absence derivation."""
+    if isinstance(value, AbsenceDerivation) or (
+        isinstance(value, dict) and value.keys() & {"absent_lists", "absent_kinds"}
+    ):
+        return "<absence>"
+    return "<count>"
+
+
+AnyDerivation = Annotated[
+    Annotated[Derivation, Tag("<count>")] | Annotated[AbsenceDerivation, Tag("<absence>")],
+    Discriminator(_derivation_tag),
+]
+
+
 class DerivationsFile(Strict):
-    derivations: list[Derivation] = Field(default_factory=list)
+    derivations: list[AnyDerivation] = Field(default_factory=list)
+
+
+# --- grades.yaml ------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> Any:
+    # true/false and text are not numbers here, whatever pydantic's lax mode would make of them.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+
+
+class ListSelector(Strict):
+    """Entries of these lists, or of lists of these kinds (one of the two)."""
+
+    lists: list[Code] | None = Field(default=None, min_length=1)
+    kinds: list[ListKind] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> ListSelector:
+        if (self.lists is None) == (self.kinds is None):
+            raise ValueError("give lists or kinds (one of the two)")
+        return self
+
+
+class Decay(Strict):
+    """How a deduction weighs less with the whole years since the entry's decision."""
+
+    steps: list[Number] | None = Field(default=None, min_length=1)
+    linear_years: int | None = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Decay:
+        if (self.steps is None) == (self.linear_years is None):
+            raise ValueError("give steps or linear_years (one of the two)")
+        steps = self.steps or []
+        if any(not 0 <= factor <= 1 for factor in steps):
+            raise ValueError("every factor of steps is between 0 and 1")
+        if any(later > earlier for earlier, later in itertools.pairwise(steps)):
+            raise ValueError("steps must not increase")
+        return self
+
+
+class ScoreRule(ListSelector):
+    id: PolicyId
+    points: Number = Field(gt=0)
+
+
+class Deduction(ScoreRule):
+    decay: Decay | None = None
+
+
+class CleanYears(ListSelector):
+    points_per_year: Number = Field(gt=0)
+    max_years: int = Field(ge=1, le=100)
+
+
+class GradeLevel(Strict):
+    grade: GradeCode
+    label: Text
+    min_score: Number | None = None
+
+
+class GradesFile(Strict):
+    """``grades.yaml``: the credit scoring model (docs/grades.md)."""
+
+    id: PolicyId
+    name: Text
+    legal_basis: Text | None = None
+    note: Text | None = None
+    subject_kinds: list[SubjectKind] = Field(default_factory=lambda: list(BOTH_KINDS))
+    base: Number
+    min_score: Number | None = None
+    max_score: Number | None = None
+    deductions: list[Deduction] = Field(default_factory=list)
+    bonuses: list[ScoreRule] = Field(default_factory=list)
+    clean_years: CleanYears | None = None
+    grades: list[GradeLevel] = Field(min_length=1)
+
+    @property
+    def states_legal_basis(self) -> bool:
+        """A legal basis, or ``legal_basis: null`` written out with a ``note`` saying why."""
+        if self.legal_basis is not None:
+            return True
+        return "legal_basis" in self.model_fields_set and self.note is not None
 
 
 def condition_fields(condition: Condition | None) -> set[str]:

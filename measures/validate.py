@@ -19,12 +19,18 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from measures.bundle import Bundle, BundleTrigger, Measure, Memorandum
+from measures.bundle import Bundle, BundleGradeTrigger, BundleTrigger, Measure, Memorandum
 from measures.limits import condition_problem
 from measures.schema import (
+    AbsenceDerivation,
     CatalogueFile,
+    Derivation,
     DerivationsFile,
     Effect,
+    GradesFile,
+    GradeTrigger,
+    ListKind,
+    ListSelector,
     MeasureDefinition,
     MeasureReference,
     MemorandumFile,
@@ -65,6 +71,9 @@ class ParsedBundle:
     catalogue: Source[CatalogueFile] | None
     derivations: Source[DerivationsFile] | None
     memoranda: list[Source[MemorandumFile]]
+    grades: Source[GradesFile] | None = None
+    grades_broken: bool = False
+    """grades.yaml is present but did not pass its schema (its grades are unknown)."""
 
 
 def check_bundle(parsed: ParsedBundle) -> list[Problem]:
@@ -81,6 +90,11 @@ def check_bundle(parsed: ParsedBundle) -> list[Problem]:
         {m.id: m for m in parsed.catalogue.model.measures} if parsed.catalogue is not None else None
     )
     problems += _memoranda_problems(parsed.memoranda, vocabulary, catalogue)
+    if parsed.grades is not None:
+        problems += _grades_problems(parsed.grades, vocabulary)
+    if not parsed.grades_broken:
+        known = None if parsed.grades is None else {g.grade for g in parsed.grades.model.grades}
+        problems += _grade_trigger_problems(parsed.memoranda, known)
     return problems
 
 
@@ -92,6 +106,7 @@ def build_bundle(
     memoranda: Iterable[Source[MemorandumFile]],
     version: str,
     files: dict[str, bytes],
+    grades: GradesFile | None = None,
 ) -> Bundle:
     """The resolved bundle, from files that passed ``check_bundle`` without a problem."""
     by_ref = {m.id: m for m in catalogue.measures}
@@ -107,16 +122,26 @@ def build_bundle(
             triggers=tuple(
                 BundleTrigger(memo.id, i, t.list, tuple(t.subject_kinds), t.when)
                 for i, t in enumerate(memo.triggers)
+                if not isinstance(t, GradeTrigger)
             ),
             measures=tuple(_resolve(memo.id, m, by_ref) for m in memo.measures),
             path=source.path,
+            grade_triggers=tuple(
+                BundleGradeTrigger(memo.id, i, tuple(t.grade), tuple(t.subject_kinds))
+                for i, t in enumerate(memo.triggers)
+                if isinstance(t, GradeTrigger)
+            ),
         )
     return Bundle(
         version=version,
         vocabulary=vocabulary,
         memoranda=resolved,
-        derivations=tuple(derivations.derivations),
+        derivations=tuple(d for d in derivations.derivations if isinstance(d, Derivation)),
         files=files,
+        grades=grades,
+        absence_derivations=tuple(
+            d for d in derivations.derivations if isinstance(d, AbsenceDerivation)
+        ),
     )
 
 
@@ -238,6 +263,9 @@ def _derivation_problems(
                 "id",
             )
         first.setdefault(derivation.id, source.where(*loc, "id"))
+        if isinstance(derivation, AbsenceDerivation):
+            yield from _absence_problems(source, derivation, vocabulary, loc)
+            continue
         for key in ("from_list", "derive_list"):
             code = getattr(derivation, key)
             if lists is not None and code not in lists:
@@ -267,6 +295,8 @@ def _memoranda_problems(
             )
         first_memo.setdefault(memo.id, source.where("id"))
         for i, trigger in enumerate(memo.triggers):
+            if isinstance(trigger, GradeTrigger):
+                continue  # checked against the grades model (_grade_trigger_problems)
             if lists is not None and trigger.list not in lists:
                 yield source.problem(f"unknown list '{trigger.list}'", "triggers", i, "list")
             too_large = condition_problem(trigger.when)
@@ -345,4 +375,139 @@ def legal_basis_problems(parsed: ParsedBundle) -> list[Problem]:
                 "with a 'note' (there or on this ref) saying its document gives none",
                 "measures", i, "id",
             ))  # fmt: skip
+    grades = parsed.grades
+    if grades is not None and not grades.model.states_legal_basis:
+        problems.append(grades.problem(
+            f"grades model '{grades.model.id}' has no legal_basis: give one, or write "
+            "'legal_basis: null' with a 'note' saying it rests on no verified document",
+            "id",
+        ))  # fmt: skip
     return problems
+
+
+def _absence_problems(
+    source: Source[DerivationsFile],
+    derivation: AbsenceDerivation,
+    vocabulary: Vocabulary | None,
+    loc: Loc,
+) -> Iterator[Problem]:
+    """An absence derivation's lists: known, a red ``derive_list``, not among those it counts."""
+    lists = vocabulary.lists if vocabulary else None
+    yield from _unknown(source, "list", derivation.absent_lists or [], lists, *loc, "absent_lists")
+    if lists is None:
+        return
+    target = lists.get(derivation.derive_list)
+    if target is None:
+        yield source.problem(f"unknown list '{derivation.derive_list}'", *loc, "derive_list")
+        return
+    if target.kind is not ListKind.red:
+        yield source.problem(
+            f"derive_list '{derivation.derive_list}' is a {target.kind} list: a clean record "
+            "puts the subject on a red list",
+            *loc,
+            "derive_list",
+        )
+    counted = set(derivation.absent_lists or []) | {
+        code for code, d in lists.items() if d.kind in (derivation.absent_kinds or [])
+    }
+    if derivation.derive_list in counted:
+        yield source.problem(
+            f"derive_list '{derivation.derive_list}' is among the lists whose absence it needs",
+            *loc,
+            "derive_list",
+        )
+
+
+def _selector_problems(
+    source: Source[GradesFile], selector: ListSelector, vocabulary: Vocabulary | None, loc: Loc
+) -> Iterator[Problem]:
+    lists = vocabulary.lists if vocabulary else None
+    yield from _unknown(source, "list", selector.lists or [], lists, *loc, "lists")
+
+
+def _grades_problems(
+    source: Source[GradesFile], vocabulary: Vocabulary | None
+) -> Iterator[Problem]:
+    """Unknown lists, duplicate rule ids or grades, thresholds out of order (grades.yaml)."""
+    model = source.model
+    first: dict[str, str] = {}
+    for key in ("deductions", "bonuses"):
+        for i, rule in enumerate(getattr(model, key)):
+            if rule.id in first:
+                yield source.problem(
+                    f"duplicate rule id '{rule.id}' (also at {first[rule.id]})", key, i, "id"
+                )
+            first.setdefault(rule.id, source.where(key, i, "id"))
+            yield from _selector_problems(source, rule, vocabulary, (key, i))
+    if model.clean_years is not None:
+        yield from _selector_problems(source, model.clean_years, vocabulary, ("clean_years",))
+    if (
+        model.min_score is not None
+        and model.max_score is not None
+        and model.min_score > model.max_score
+    ):
+        yield source.problem(
+            f"min_score ({model.min_score:g}) is more than max_score ({model.max_score:g})",
+            "min_score",
+        )
+    seen: dict[str, str] = {}
+    previous: float | None = None
+    last = len(model.grades) - 1
+    for i, level in enumerate(model.grades):
+        if level.grade in seen:
+            yield source.problem(
+                f"duplicate grade '{level.grade}' (also at {seen[level.grade]})", "grades", i
+            )
+        seen.setdefault(level.grade, source.where("grades", i))
+        if i == last:
+            if level.min_score is not None:
+                yield source.problem(
+                    f"the last grade '{level.grade}' takes every lower score: leave out min_score",
+                    "grades",
+                    i,
+                    "min_score",
+                )
+            continue
+        if level.min_score is None:
+            yield source.problem(
+                f"grade '{level.grade}' needs min_score (only the last grade has none)",
+                "grades",
+                i,
+            )
+            continue
+        if previous is not None and level.min_score >= previous:
+            yield source.problem(
+                f"min_score {level.min_score:g} of grade '{level.grade}' is not below the "
+                f"grade above it ({previous:g}): grades go from highest to lowest",
+                "grades",
+                i,
+                "min_score",
+            )
+        previous = level.min_score
+
+
+def _grade_trigger_problems(
+    memoranda: Iterable[Source[MemorandumFile]], known: Collection[str] | None
+) -> Iterator[Problem]:
+    """Grade triggers in a bundle without grades.yaml, or naming a grade it does not have."""
+    for source in memoranda:
+        for i, trigger in enumerate(source.model.triggers):
+            if not isinstance(trigger, GradeTrigger):
+                continue
+            if known is None:
+                yield source.problem(
+                    "a grade trigger needs a grades model: the bundle has no grades.yaml",
+                    "triggers",
+                    i,
+                    "grade",
+                )
+                continue
+            for j, grade in enumerate(trigger.grade):
+                if grade not in known:
+                    yield source.problem(
+                        f"unknown grade '{grade}'; grades.yaml has: {', '.join(sorted(known))}",
+                        "triggers",
+                        i,
+                        "grade",
+                        j,
+                    )

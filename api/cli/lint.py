@@ -46,6 +46,12 @@ def summary(bundle: Bundle) -> str:
         _count(len(bundle.measures), "measure", "measures"),
         _count(len(bundle.derivations), "derivation", "derivations"),
     ]
+    if bundle.absence_derivations:  # docs/grades.md; left out when none, as before
+        counts.append(
+            _count(len(bundle.absence_derivations), "absence derivation", "absence derivations")
+        )
+    if bundle.grades is not None:
+        counts.append(f"grades model {bundle.grades.id}")
     return f"ok: {', '.join(counts)}; version {bundle.version}"
 
 

@@ -102,6 +102,8 @@ REASONS = {
     "role_not_held": "在规定日期未担任该职务",
     "duration_over": "措施的实施期限已满",
     "incentive_withheld": "存在失信记录,激励措施暂停",
+    "grade_not_matched": "主体的信用等级不在触发等级之内",
+    "record_not_clean": "近年有不良信用记录,不满足连续无记录的年限",
 }
 """Every reason code of the explanation contract (docs/api.md#explanations) in Chinese; the
 page shows the code beside it (tests check the table covers ``engine.checks.explain.Reason``)."""

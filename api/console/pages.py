@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Role
-from api.console import bundle_upload, publication
+from api.console import bundle_upload, grades, publication
 from api.console.frame import (
     LABELS,
     PAGES,
@@ -229,6 +229,15 @@ async def memorandum(request: Request, memorandum_id: str) -> Response:
             "when": None if trigger.when is None else describe_condition(trigger.when),
         }
         for trigger in memo.triggers
+    ]
+    triggers += [
+        {
+            "list": None,
+            "list_name": "信用等级 " + "、".join(trigger.grades),
+            "subject_kinds": [kind.value for kind in trigger.subject_kinds],
+            "when": "查询当日主体的信用等级为其中之一(grades.yaml)",
+        }
+        for trigger in memo.grade_triggers
     ]
     return render(
         request,
@@ -453,6 +462,7 @@ async def subject(request: Request, subject_id: str) -> Response:
             "vocabulary": service.policy.bundle.vocabulary,
             "today": today.isoformat(),
             **publication.subject_extras(you, detail_id),
+            **grades.grade_extras(you, detail_id),
         },
         visitor=you,
     )

@@ -29,6 +29,8 @@ SUBJECTS: list[dict[str, Any]] = [
     {"id": "91440101000010022J", "kind": "org", "name": "示例贸易有限公司", "region": "440104"},
     {"id": "91440101000010030D", "kind": "org", "name": "示例科技股份有限公司", "region": "440106"},
     {"id": "91440101000010049A", "kind": "org", "name": "示例餐饮管理有限公司", "region": "440103"},
+    # No entry at all: a clean record (绿色通道 by the absence derivation, docs/grades.md).
+    {"id": "91440101000010073T", "kind": "org", "name": "示例守信商贸有限公司", "region": "440106"},
     {"id": "440106198001010115", "kind": "person", "name": "张示例"},
     {"id": "440106198001010123", "kind": "person", "name": "李示例"},
     {"id": "440106198001010131", "kind": "person", "name": "王示例"},
@@ -168,6 +170,9 @@ CHECKS: list[tuple[str, str, str, str]] = [
     ("housing_construction", "某市住房和城乡建设局", "91440101000010022J", "bidding"),
     ("housing_construction", "某市住房和城乡建设局", "91440101000010049A", "bidding"),
     ("tax", "某市税务局", "91440101000010030D", "tax_administration"),
+    # Graded supervision (docs/grades.md): the judgment debtor is graded D, its answer logs it.
+    ("market_regulation", "某市市场监管局", "91440101000010014P", "supervision_inspection"),
+    ("market_regulation", "某市市场监管局", "91440101000010073T", "market_access"),
 ]
 
 

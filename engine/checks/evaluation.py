@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from engine.checks.explain import Explanation, Reason, first_failure
+from engine.checks.standing import graded, standings, subject_reason
+from engine.grades.scoring import GradeResult
 from engine.policy.runtime import PolicyRuntime
 from engine.state import Entry, EntryStatus, State
 from engine.state.graph import RoleHolding
@@ -44,9 +46,14 @@ class Hit:
     measure: Measure
     position: int
     """The measure's position in its memorandum (for the stable order)."""
-    entry: Entry
+    entry: Entry | None
+    """None for a grade hit; a transient entry (never stored) for an absence derivation's."""
     via: Via | None
     until: dt.date | None
+    grade: str | None = None
+    """The grade that triggered the memorandum (a grade trigger's hit)."""
+    derivation: str | None = None
+    """The absence derivation the subject stands on the entry's list by (docs/grades.md)."""
 
     def sort_key(self) -> tuple[int, bool, str, int, int, str]:
         """The documented stable order of hits."""
@@ -55,7 +62,7 @@ class Hit:
             not self.measure.mandatory,
             self.memorandum.id,
             self.position,
-            self.entry.registered_seq,
+            -1 if self.entry is None else self.entry.registered_seq,
             "" if self.via is None else self.via.subject_id,
         )
 
@@ -68,6 +75,8 @@ class Evaluation:
     incentives_withheld: bool
     explanation: tuple[Explanation, ...] | None = None
     """With ``explain``: why each entry concerning the subject gives no (other) hit."""
+    grade: GradeResult | None = None
+    """The grade the answer used (only when a grade trigger could give a hit for the matter)."""
 
     @property
     def outcome(self) -> str:
@@ -173,6 +182,15 @@ def evaluate_matters(
         filed = [m for m in measure.matters if m in hits]
         if not filed:
             return
+        if entry.derivation_id is not None and entry.registered_seq < 0:
+            # An absence derivation's standing: no stored entry, no end known in advance.
+            for m in filed:
+                hits[m].setdefault(
+                    (entry.id, measure.id, ""),
+                    Hit(memo, measure, runtime.position(measure), entry, None, None,
+                        derivation=entry.derivation_id),
+                )  # fmt: skip
+            return
         end = measure_end(measure, entry)
         if end is not None and day >= end:
             if explain:
@@ -231,6 +249,18 @@ def evaluate_matters(
                 blocked = True
                 blocking.append(entry.id)
 
+    # docs/grades.md: a clean record (absence derivations), then the subject's grade.
+    standings(state, runtime, subject, day, wanted, explain, add, reasons)
+    grade, fired = graded(state, runtime, subject, day, wanted, explain, matter, reasons)
+    for memo, measure in fired:
+        for m in measure.matters:
+            if m in hits:
+                hits[m].setdefault(
+                    (f"grade:{memo.id}", measure.id, ""),
+                    Hit(memo, measure, runtime.position(measure), None, None, None,
+                        grade=None if grade is None else grade.grade),
+                )  # fmt: skip
+
     answers: dict[str, Evaluation] = {}
     for m, found in hits.items():
         kept = [h for h in found.values() if not (blocked and h.measure.effect is Effect.incentive)]
@@ -238,7 +268,14 @@ def evaluate_matters(
         if explain and blocked:
             detail = "blocked by entries " + ", ".join(dict.fromkeys(blocking))
             for hit in sorted(found.values(), key=Hit.sort_key):
-                if hit.measure.effect is Effect.incentive:
+                if hit.measure.effect is not Effect.incentive:
+                    continue
+                if hit.entry is None or hit.derivation is not None:
+                    reasons.append(subject_reason(
+                        subject, hit.entry.list if hit.entry else None, Reason.incentive_withheld,
+                        hit.memorandum, hit.measure, detail,
+                    ))  # fmt: skip
+                else:
                     why(hit.entry, hit.via, Reason.incentive_withheld, hit.memorandum,
                         hit.measure, detail)  # fmt: skip
         answers[m] = Evaluation(
@@ -247,6 +284,7 @@ def evaluate_matters(
             hits=tuple(kept),
             incentives_withheld=blocked,
             explanation=tuple(reasons) if explain else None,
+            grade=grade if runtime.consults_grade(subject.kind, (m,)) else None,
         )
     return answers
 

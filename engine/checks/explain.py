@@ -38,14 +38,16 @@ class Reason(StrEnum):
     role_not_held = "role_not_held"
     duration_over = "duration_over"
     incentive_withheld = "incentive_withheld"
+    grade_not_matched = "grade_not_matched"
+    record_not_clean = "record_not_clean"
 
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """One way an entry concerns the subject without giving a hit."""
+    """One way an entry (or the subject's grade or record: ``entry_id`` None) gives no hit."""
 
-    entry_id: str
-    list: str
+    entry_id: str | None
+    list: str | None
     subject_id: str
     via: dict[str, str] | None
     memorandum_id: str | None

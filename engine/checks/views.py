@@ -26,13 +26,20 @@ def response_body(
     }
     if evaluation.explanation is not None:
         body["explanation"] = [item.to_dict() for item in evaluation.explanation]
+    if evaluation.grade is not None:
+        # Only when a grade trigger was consulted: answers without grades keep their bytes.
+        body["grade"] = evaluation.grade.summary()
     return body
 
 
 def hit_view(hit: Hit) -> dict[str, Any]:
-    """One hit as the contract shapes it (plus the entry's initiating department)."""
+    """One hit as the contract shapes it (plus the entry's initiating department).
+
+    A hit of a grade trigger or of a clean record (docs/grades.md) has no stored entry:
+    ``entry_id`` null, and ``grade`` or ``derivation_id`` (only then) naming what fired it.
+    """
     memo, measure, entry = hit.memorandum, hit.measure, hit.entry
-    return {
+    view: dict[str, Any] = {
         "memorandum_id": memo.id,
         "memorandum_title": memo.title,
         "doc_no": memo.doc_no,
@@ -43,9 +50,14 @@ def hit_view(hit: Hit) -> dict[str, Any]:
         "mandatory": measure.mandatory,
         "implementing": list(measure.implementing),
         "legal_basis": measure.legal_basis,
-        "entry_id": entry.id,
-        "list": entry.list,
-        "initiating_department": entry.department,
+        "entry_id": None if entry is None or hit.derivation is not None else entry.id,
+        "list": None if entry is None else entry.list,
+        "initiating_department": None if entry is None else entry.department,
         "via": None if hit.via is None else hit.via.to_dict(),
         "until": None if hit.until is None else hit.until.isoformat(),
     }
+    if hit.grade is not None:
+        view["grade"] = hit.grade
+    if hit.derivation is not None:
+        view["derivation_id"] = hit.derivation
+    return view

@@ -53,5 +53,6 @@ def changed_memoranda(old: Bundle, new: Bundle) -> list[Memorandum]:
 def _same(before: Memorandum, after: Memorandum) -> bool:
     # The file it came from is no part of what it does.
     return (before.title, before.doc_no, before.kind, before.issued_on, before.triggers,
-            before.measures) == (after.title, after.doc_no, after.kind, after.issued_on,
-                                 after.triggers, after.measures)  # fmt: skip
+            before.grade_triggers, before.measures) == (
+        after.title, after.doc_no, after.kind, after.issued_on, after.triggers,
+        after.grade_triggers, after.measures)  # fmt: skip

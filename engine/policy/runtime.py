@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.state import Entry
 from measures.bundle import Bundle, Measure, Memorandum
-from measures.schema import ListKind
+from measures.schema import ListKind, SubjectKind
 
 TriggerFn = Callable[[Entry], Sequence[str]]
 """Memorandum ids an entry triggers under one policy version, in bundle order."""
@@ -48,6 +48,38 @@ class PolicyRuntime:
             for index, measure in enumerate(memo.measures)
         }
         self._blocking_kinds = frozenset(bundle.vocabulary.settings.incentives_blocked_by)
+        # Grade triggers (docs/grades.md): per subject kind, each memorandum with the grades
+        # that fire it, and the matters its measures could give a hit for.
+        self._graded: dict[SubjectKind, list[tuple[Memorandum, tuple[str, ...]]]] = {}
+        self._graded_matters: dict[SubjectKind, frozenset[str]] = {}
+        for kind in SubjectKind:
+            grades: dict[str, dict[str, None]] = {}
+            for trigger in bundle.grade_triggers:
+                if kind in trigger.subject_kinds:
+                    grades.setdefault(trigger.memorandum_id, {}).update(
+                        dict.fromkeys(trigger.grades)
+                    )
+            memoranda = [(bundle.memoranda[m], tuple(g)) for m, g in grades.items()]
+            self._graded[kind] = memoranda
+            self._graded_matters[kind] = frozenset(
+                matter
+                for memo, _ in memoranda
+                for measure in memo.measures
+                if kind in measure.subject_kinds
+                for matter in measure.matters
+            )
+        # Absence derivations: per (derived list, kind), the matters a memorandum watching
+        # the list could give a hit for; a check for another matter need not judge the record.
+        self._watched: dict[tuple[str, SubjectKind], set[str]] = {}
+        for derivation in bundle.absence_derivations:
+            for watching in bundle.triggers_by_list.get(derivation.derive_list, ()):
+                for kind in watching.subject_kinds:
+                    self._watched.setdefault((watching.list, kind), set()).update(
+                        matter
+                        for measure in bundle.memoranda[watching.memorandum_id].measures
+                        if kind in measure.subject_kinds
+                        for matter in measure.matters
+                    )
 
     @property
     def version(self) -> str:
@@ -85,6 +117,21 @@ class PolicyRuntime:
         """Whether an in-force entry on this list withholds incentives."""
         definition = self.bundle.vocabulary.lists.get(entry.list)
         return definition is not None and ListKind(definition.kind) in self._blocking_kinds
+
+    def consults_grade(self, kind: SubjectKind, matters: Iterable[str]) -> bool:
+        """Whether a grade trigger could give a subject of this kind a hit for these matters."""
+        graded = self._graded_matters[kind]
+        return bool(graded) and any(matter in graded for matter in matters)
+
+    def grade_memoranda(self, kind: SubjectKind) -> list[tuple[Memorandum, tuple[str, ...]]]:
+        """Memoranda with a grade trigger for this kind, each with the grades that fire it."""
+        return self._graded[kind]
+
+    def watched(self, list_code: str, kind: SubjectKind, matters: Iterable[str]) -> bool:
+        """Whether a memorandum watching an absence derivation's list could give a subject of
+        this kind a hit for one of these matters."""
+        found = self._watched.get((list_code, kind), set())
+        return any(matter in found for matter in matters)
 
     def position(self, measure: Measure) -> int:
         return self._positions[measure.id]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -48,6 +48,26 @@ class Expectation(_Strict):
         return self
 
 
+class GradeExpectation(_Strict):
+    grade: str | None = Field(default=None, min_length=1)
+    score: float | None = None
+    label: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _something(self) -> GradeExpectation:
+        if not self.model_fields_set:
+            raise ValueError("expect needs at least one of grade, score, label")
+        return self
+
+
+class GradeSpec(_Strict):
+    """A grade case (docs/grades.md#policy-tests): the subject's grade at ``as_of``."""
+
+    subject_id: str = Field(min_length=1)
+    as_of: str | None = None
+    expect: GradeExpectation
+
+
 class CheckSpec(_Strict):
     subject_id: str = Field(min_length=1)
     matter: str = Field(min_length=1)
@@ -61,7 +81,14 @@ class CaseSpec(_Strict):
     subjects: list[dict[str, Any]] = Field(default_factory=list)
     relations: list[dict[str, Any]] = Field(default_factory=list)
     entries: list[dict[str, Any]] = Field(default_factory=list)
-    checks: list[CheckSpec] = Field(min_length=1)
+    checks: list[CheckSpec] = Field(default_factory=list)
+    grades: list[GradeSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> CaseSpec:
+        if not self.checks and not self.grades:
+            raise ValueError("a case needs checks or grades (at least one)")
+        return self
 
 
 class TestFileSpec(_Strict):
@@ -85,6 +112,14 @@ class PlannedCheck:
 
 
 @dataclass(frozen=True)
+class PlannedGrade:
+    subject_id: str
+    as_of: dt.datetime | None
+    expect: GradeExpectation
+    line: int
+
+
+@dataclass(frozen=True)
 class PlannedCase:
     name: str
     today: dt.date | None
@@ -92,6 +127,7 @@ class PlannedCase:
     relations: list[dict[str, Any]]
     entries: list[PlannedEntry]
     checks: list[PlannedCheck]
+    grades: list[PlannedGrade] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -212,7 +248,26 @@ def _plan_case(
         checks.append(
             PlannedCheck(subject_id, check.matter, as_of, check.expect, where.positions.line(here))
         )
-    return PlannedCase(case.name, case.today, subjects, relations, entries, checks)
+    grades: list[PlannedGrade] = []
+    for i, grade in enumerate(case.grades):
+        here = (*loc, "grades", i)
+        model = bundle.grades
+        if model is None:
+            problems.append(where.at(here, "a grade case needs a grades model (grades.yaml)"))
+        elif grade.expect.grade is not None and grade.expect.grade not in {
+            level.grade for level in model.grades
+        }:
+            problems.append(
+                where.at((*here, "expect", "grade"), f"unknown grade '{grade.expect.grade}'")
+            )
+        try:
+            subject_id = either_kind_id(grade.subject_id, field="subject_id")
+        except JrpError as exc:
+            problems.append(where.at((*here, "subject_id"), f"subject_id: {exc.message}"))
+            subject_id = grade.subject_id
+        as_of = _as_of(where, (*here, "as_of"), grade.as_of, problems)
+        grades.append(PlannedGrade(subject_id, as_of, grade.expect, where.positions.line(here)))
+    return PlannedCase(case.name, case.today, subjects, relations, entries, checks, grades)
 
 
 def _plan_entry(

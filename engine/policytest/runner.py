@@ -25,9 +25,16 @@ import structlog
 
 from engine import checks, entries
 from engine.errors import InvalidPolicy, JrpError
+from engine.grades.views import grade_view
 from engine.policy import storage as policy_store
 from engine.policy.versions import PolicyVersions
-from engine.policytest.cases import PlannedCase, PlannedCheck, TestFile, read_test_file
+from engine.policytest.cases import (
+    PlannedCase,
+    PlannedCheck,
+    PlannedGrade,
+    TestFile,
+    read_test_file,
+)
 from engine.registry.service import record_relations, upsert_subjects
 from engine.service import Service
 from engine.store import db
@@ -204,9 +211,9 @@ class _Sandbox:
             try:
                 _set_up(service, case)
             except JrpError as exc:
-                for check in case.checks:
+                for line in [c.line for c in case.checks] + [g.line for g in case.grades]:
                     report.failures.append(
-                        Failure(path, check.line, case.name, f"setting up the case failed: "
+                        Failure(path, line, case.name, f"setting up the case failed: "
                                 f"{exc.message} {exc.details or ''}".strip())
                     )  # fmt: skip
                 return
@@ -218,6 +225,12 @@ class _Sandbox:
                 else:
                     report.passed += 1
                     report.covered.update(hit["measure_id"] for hit in body["hits"])
+            for grade in case.grades:
+                problem = _grade_problem(service, grade, case.today)
+                if problem:
+                    report.failures.append(Failure(path, grade.line, case.name, problem))
+                else:
+                    report.passed += 1
 
 
 def _set_up(service: Service, case: PlannedCase) -> None:
@@ -255,6 +268,31 @@ def _answer(service: Service, check: PlannedCheck, today: dt.date | None) -> dic
             request, vocabulary_matters=runtime.bundle.vocabulary.matters, now=china_now()
         )
         return checks.answer(service.state, runtime, normalized, decision_id="policy-test")
+
+
+def _grade_problem(service: Service, grade: PlannedGrade, today: dt.date | None) -> str:
+    """'' when the subject's grade at ``as_of`` is as expected; else what came instead."""
+    moment = grade.as_of or (
+        dt.datetime.combine(today, dt.time(), CHINA) if today is not None else china_now()
+    )
+    service.catch_up()
+    with service.state.lock:
+        try:
+            body = grade_view(
+                service.state, service.policy.bundle, grade.subject_id,
+                moment.astimezone(CHINA).date(),
+            )  # fmt: skip
+        except JrpError as exc:
+            return f"expected a grade, got {exc.code}: {exc.message}"
+    expect = grade.expect
+    wrong = [
+        f"expected {key} {wanted:g}" if isinstance(wanted, float) else f"expected {key} {wanted}"
+        for key in ("grade", "score", "label")
+        if (wanted := getattr(expect, key)) is not None and body[key] != wanted
+    ]
+    if not wrong:
+        return ""
+    return f"{'; '.join(wrong)}, got grade {body['grade']} (score {body['score']})"
 
 
 def _compare(check: PlannedCheck, body: dict[str, Any]) -> str:

@@ -421,6 +421,21 @@ def test_implementer_runs_a_check(page: tuple[Any, Watch], server: Server) -> No
     watch.assert_clean()
 
 
+def test_subject_page_shows_the_demo_debtors_grade(page: tuple[Any, Watch], server: Server) -> None:
+    # docs/grades.md: the shipped local model grades the demo's judgment debtor D, and the
+    # graded-supervision memorandum applies to it for supervision_inspection.
+    opened, watch = page
+    sign_in(opened, server, "implementer")
+    opened.goto(server.base + f"/console/subjects/{DEMO_DEBTOR}")
+    opened.wait_for_load_state("networkidle")
+    grade = opened.inner_text("#grade + .card")
+    assert "D" in grade and "严重失信(D级)" in grade and "失信扣分" in grade
+    assert "提高抽查比例和频次" in opened.inner_text("main")
+    assert_cjk_renders(opened)
+    shot(opened, "subject-grade")
+    watch.assert_clean()
+
+
 def test_credit_office_resolves_an_objection(page: tuple[Any, Watch], server: Server) -> None:
     opened, watch = page
     sign_in(opened, server, "credit_office")

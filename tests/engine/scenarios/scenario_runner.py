@@ -11,7 +11,8 @@ Steps:
   revoke | objection | resolution | repair: {entry: alias, ...}   expect_status / expect_error
   check:      {subject_id, matter, as_of}
               expect: {outcome, binding_outcome, incentives_withheld, known_subject,
-                       hits: [{measure_id, entry, via?, until?}]}   (hits compared in order)
+                       hits: [{measure_id, entry, via?, until?}],   (hits compared in order;
+                       grade}                                         entry null: no stored one)
 
 A check goes the way ``POST /v1/checks`` goes (``tests.checking.decide``: catch-up, answer,
 decision log append) and its expectations are compared with the logged decision's response.
@@ -40,7 +41,14 @@ from tests.conftest import CASES_DIR, FIXTURES
 SCENARIOS = CASES_DIR / "scenarios"
 
 
-CHECK_EXPECTATIONS = ("outcome", "binding_outcome", "incentives_withheld", "known_subject", "hits")
+CHECK_EXPECTATIONS = (
+    "outcome",
+    "binding_outcome",
+    "incentives_withheld",
+    "known_subject",
+    "hits",
+    "grade",
+)
 HIT_KEYS = ("measure_id", "entry", "via", "until")
 
 
@@ -194,6 +202,8 @@ def _check(run: ScenarioRun, spec: dict[str, Any], step: dict[str, Any], where: 
     for key in ("outcome", "binding_outcome", "incentives_withheld", "known_subject"):
         if key in expect:
             assert body[key] == expect[key], f"{where}: {key} {body[key]!r} != {expect[key]!r}"
+    if "grade" in expect:  # the grade the answer used (docs/grades.md); null: none consulted
+        assert body.get("grade") == expect["grade"], f"{where}: grade {body.get('grade')!r}"
     if "hits" in expect:
         got = [
             {
