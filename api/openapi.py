@@ -258,7 +258,7 @@ def _models() -> dict[str, Any]:
 
 @cache
 def examples() -> dict[str, Any]:
-    """``api/openapi_examples.json``: per operation, a request, its status and its answer."""
+    """``api/openapi_examples.json``: per operation, requests, their status and answers."""
     loaded: dict[str, Any] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
     return loaded
 
@@ -286,20 +286,29 @@ def complete(schema: dict[str, Any], roles: dict[str, tuple[Role, ...]]) -> dict
                     entry["schema"] = {"type": "string", "format": "binary"}
             answers.update(_errors(key, operation, roles.get(key, ()), components))
             if key in recorded:
-                _attach_example(operation, content, recorded[key])
+                _attach_examples(operation, content["application/json"], recorded[key])
     return schema
 
 
-def _attach_example(operation: dict[str, Any], content: dict[str, Any], example: Any) -> None:
-    request = example["request"]
+def _attach_examples(operation: dict[str, Any], answer: dict[str, Any], recorded: Any) -> None:
+    """The recorded requests and answers: ``example``, or named ``examples`` when several."""
+    first = recorded[0]["request"]
     for parameter in operation.get("parameters", []):
-        given = request.get(parameter["in"], {})
+        given = first.get(parameter["in"], {})
         if parameter["name"] in given:
             parameter["example"] = given[parameter["name"]]
-    if "body" in request and "requestBody" in operation:
-        media = operation["requestBody"]["content"]["application/json"]
-        media["example"] = request["body"]
-    content["application/json"]["example"] = example["response"]
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if len(recorded) == 1:
+        answer["example"] = recorded[0]["response"]
+        if body is not None:
+            body["example"] = first["body"]
+        return
+    named = {item["request"]["name"]: item for item in recorded}
+    answer["examples"] = {name: {"value": item["response"]} for name, item in named.items()}
+    if body is not None:
+        body["examples"] = {
+            name: {"value": item["request"]["body"]} for name, item in named.items()
+        }
 
 
 def install(app: FastAPI, routers: list[APIRouter]) -> None:

@@ -5,7 +5,8 @@
 data) through every operation, each step using what the earlier ones answered (a decision id,
 an entry id). ``tests/api/test_openapi.py`` runs it and validates every answer against the
 schema ``/openapi.json`` declares; ``python -m tests.api.openapi_examples`` runs it and writes
-the first request and answer of each operation to ``api/openapi_examples.json``.
+each request and answer to ``api/openapi_examples.json`` (several for an operation: the
+``examples`` of its OpenAPI entry, named by ``Step.name``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class Step:
     status: int = 200
     checkpoint: bool = False
     """sign checkpoints first (as the service does within seconds), for proofs"""
+    name: str | None = None
+    """what this example shows, when an operation has several"""
+    record: bool = True
+    """False: a step the scenario needs that adds nothing to the examples"""
 
     @property
     def method(self) -> str:
@@ -53,7 +58,7 @@ class Step:
 
     def request(self) -> dict[str, Any]:
         """The request as stored in the examples file."""
-        stored: dict[str, Any] = {}
+        stored: dict[str, Any] = {} if self.name is None else {"name": self.name}
         for name in ("path", "query"):
             if getattr(self, name):
                 stored[name] = getattr(self, name)
@@ -93,15 +98,19 @@ def scenario() -> Scenario:
         "POST /v1/checks",
         "demo-finance",
         body={"subject_id": ORG, "matter": "government_procurement", "reference": "采购-2026-001"},
+        name="a judgment debtor: prohibited",
     )
     yield Step(
-        "POST /v1/checks", "demo-finance", body={"subject_id": "91440101000010030D",
-                                                 "matter": "government_procurement"}
-    )  # fmt: skip
+        "POST /v1/checks",
+        "demo-finance",
+        body={"subject_id": "91440101000010030D", "matter": "government_procurement"},
+        name="no hit",
+    )
     yield Step(
         "POST /v1/checks",
         "demo-finance",
         body={"subject_id": PERSON, "matter": "government_procurement", "explain": True},
+        name="explain: why an entry of a held org gives no hit",
     )
     decision_id = hit["decision_id"]
     measure_id = hit["hits"][0]["measure_id"] if hit["hits"] else None
@@ -151,7 +160,9 @@ def scenario() -> Scenario:
     yield Step("GET /v1/notices", "demo-credit-office")
     yield Step("GET /v1/audit/access", "demo-auditor", query={"subject_id": PERSON})
     # Repair: the demo's administrative penalties are repairable
-    subject = yield Step("GET /v1/subjects/{id}", "demo-auditor", path={"id": "91440101000010049A"})
+    subject = yield Step(
+        "GET /v1/subjects/{id}", "demo-auditor", path={"id": "91440101000010049A"}, record=False
+    )
     repairable = next(entry["id"] for entry in subject["entries"] if entry["status"] == "active")
     yield Step(
         "POST /v1/entries/{entry_id}/repair",
@@ -256,10 +267,14 @@ def write_examples() -> None:
                 step = answered.step
                 if answered.status != step.status:
                     raise SystemExit(f"{step.operation}: {answered.status} {answered.body}")
-                examples.setdefault(
-                    step.operation,
-                    {"request": step.request(), "status": step.status, "response": answered.body},
-                )
+                if step.record:
+                    examples.setdefault(step.operation, []).append(
+                        {
+                            "request": step.request(),
+                            "status": step.status,
+                            "response": answered.body,
+                        }
+                    )
     EXAMPLES_FILE.write_text(
         json.dumps(examples, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )

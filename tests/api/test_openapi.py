@@ -53,6 +53,13 @@ def _validator(spec: dict[str, Any], schema: dict[str, Any]) -> Draft202012Valid
     return Draft202012Validator({**schema, "components": spec["components"]})
 
 
+def _shown(media: dict[str, Any]) -> list[Any]:
+    """A media type's example values (``example``, or each of ``examples``)."""
+    if "example" in media:
+        return [media["example"]]
+    return [named["value"] for named in media.get("examples", {}).values()]
+
+
 def _problems(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> list[str]:
     return [
         f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
@@ -68,7 +75,7 @@ def test_every_operation_documents_success_errors_and_examples(spec: dict[str, A
         schema = media.get("schema", {})
         if not ("$ref" in schema or "$ref" in schema.get("items", {})):
             missing.append(f"{key}: no success schema ({schema})")
-        if "example" not in media:
+        if not _shown(media):
             missing.append(f"{key}: no example answer")
         errors = set(operation["responses"]) & ERROR_STATUSES
         if not errors and key not in NO_ERRORS:
@@ -78,7 +85,7 @@ def test_every_operation_documents_success_errors_and_examples(spec: dict[str, A
             if error_media["schema"] != {"$ref": ENVELOPE} or "example" not in error_media:
                 missing.append(f"{key}: {error} is not the envelope with an example")
         if "requestBody" in operation:
-            if "example" not in operation["requestBody"]["content"]["application/json"]:
+            if not _shown(operation["requestBody"]["content"]["application/json"]):
                 missing.append(f"{key}: no example request body")
             if "security" in operation and not {"401", "403", "413", "422"} <= errors:
                 missing.append(f"{key}: a body route without 401/403/413/422 ({sorted(errors)})")
@@ -104,15 +111,14 @@ def test_examples_are_valid_against_their_schemas(spec: dict[str, Any]) -> None:
     problems = []
     for key, operation in _operations(spec):
         _status, media = _success(operation)
-        problems += [
-            f"{key} answer: {p}" for p in _problems(spec, media["schema"], media["example"])
-        ]
+        for shown in _shown(media):
+            problems += [f"{key} answer: {p}" for p in _problems(spec, media["schema"], shown)]
         if "requestBody" in operation:
             request = operation["requestBody"]["content"]["application/json"]
-            problems += [
-                f"{key} request: {p}"
-                for p in _problems(spec, request["schema"], request["example"])
-            ]
+            for shown in _shown(request):
+                problems += [
+                    f"{key} request: {p}" for p in _problems(spec, request["schema"], shown)
+                ]
         for status in set(operation["responses"]) & ERROR_STATUSES:
             error = operation["responses"][status]["content"]["application/json"]
             problems += [
@@ -127,17 +133,20 @@ def test_real_answers_are_valid_against_the_published_schemas(
     """Every example request, sent for real on this database: each answer (several shapes of
     check answer among them: hits, no hit, an explanation) fits the published schema."""
     operations = dict(_operations(spec))
-    problems, sent = [], set()
+    problems: list[str] = []
+    sent: dict[str, int] = {}
     for answered in run(demo):
         key = answered.step.operation
-        if key not in sent:  # the recorded example is the scenario's first request
-            assert examples()[key]["request"].get("body") == answered.step.body, key
-        sent.add(key)
+        if answered.step.record:  # the recorded examples are the scenario's requests
+            recorded = examples()[key][sent.get(key, 0)]["request"]
+            assert recorded.get("body") == answered.step.body, key
+            sent[key] = sent.get(key, 0) + 1
         assert answered.status == answered.step.status, (key, answered.body)
         _status, media = _success(operations[key])
         problems += [f"{key}: {p}" for p in _problems(spec, media["schema"], answered.body)]
     assert not problems, "\n".join(problems)
-    assert sent == set(operations) == set(examples())
+    assert set(sent) == set(operations) == set(examples())
+    assert sent == {key: len(recorded) for key, recorded in examples().items()}
 
 
 @pytest.mark.parametrize(
@@ -172,3 +181,41 @@ def test_docs_and_redoc_are_served_without_a_cdn(demo: TestClient) -> None:
         assert html.status_code == 200
         assert "/openapi.json" in html.text
         assert "cdn" not in html.text.lower()
+
+
+DEMO_ROLES = {
+    "demo-registrar": {"registrar", "initiator"},
+    "demo-court": {"initiator"},
+    "demo-finance": {"implementer"},
+    "demo-credit-office": {"credit_office", "policy_admin"},
+    "demo-auditor": {"auditor"},
+}
+
+
+def test_documented_401s_and_role_403s_are_what_the_service_answers(
+    demo: TestClient, spec: dict[str, Any]
+) -> None:
+    """Each recorded example request sent without a key, and with a key lacking every role the
+    operation documents: the documented status and message."""
+    checked = 0
+    for key, operation in _operations(spec):
+        method, template = key.split(" ", 1)
+        request = examples()[key][0]["request"]
+        url = template.format(**request.get("path", {}))
+        send = {"params": request.get("query"), "json": request.get("body")}
+        for status, headers in (("401", {}), ("403", None)):
+            if status not in operation["responses"]:
+                continue
+            documented = operation["responses"][status]["content"]["application/json"]["example"]
+            message = documented["error"]["message"]
+            if status == "403":
+                if not message.startswith("this call needs the role "):
+                    continue  # another department's entry: tested with the entries
+                roles = set(message.removeprefix("this call needs the role ").split(" or "))
+                outsider = next(k for k, held in DEMO_ROLES.items() if not held & roles)
+                headers = {"Authorization": f"Bearer {outsider}"}
+            answer = demo.request(method, url, headers=headers, **send)
+            assert answer.status_code == int(status), (key, answer.text)
+            assert answer.json()["error"]["message"] == message, key
+            checked += 1
+    assert checked > 40
