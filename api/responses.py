@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.checks.explain import Explanation
 from engine.entries.schemas import EntryOut
 from engine.registry.schemas import ReachingEntryOut, RelationView
 
@@ -72,17 +73,6 @@ class Hit(Answer):
     initiating_department: str
     via: dict[str, str] | None
     until: Date | None
-
-
-class Explanation(Answer):
-    entry_id: str
-    list: str
-    subject_id: str
-    via: dict[str, str] | None
-    memorandum_id: str | None
-    measure_id: str | None
-    reason: str
-    detail: str | None
 
 
 class CheckAnswer(Answer):
