@@ -1,4 +1,4 @@
-"""The OpenAPI description (``/openapi.json``) as the contract wants it (docs/api.md#openapi).
+"""The OpenAPI description (``/openapi.json``) as the contract wants it (docs/api.md#operations).
 
 FastAPI describes the requests; this completes each operation with
 
