@@ -1,4 +1,4 @@
-"""One real request and answer for every ``/v1`` and ``/public/v1`` operation: the examples of
+"""Real requests and answers for every ``/v1`` and ``/public/v1`` operation: the examples of
 ``/openapi.json`` (``api/openapi_examples.json``).
 
 ``scenario`` walks the demo (``jrp serve --demo``: the shipped bundle, the demo callers and
@@ -24,7 +24,6 @@ from fastapi.testclient import TestClient
 from api.openapi import EXAMPLES_FILE
 
 ORG = "91440101000010014P"  # a judgment debtor (demo data)
-TAX_OFFENDER = "91440101000010022J"
 PERSON = "440106198001010115"  # 张示例, its legal representative
 EDITED = Path(__file__).resolve().parents[1] / "fixtures" / "bundles" / "contract_example"
 """The bundle whose impact the example asks for: small, and different from the demo's."""
