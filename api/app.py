@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import console, errors
+from api import console, errors, openapi
 from api.auth import CallerRegistry
 from api.request_log import RequestLogMiddleware
 from api.routers import (
@@ -59,19 +59,12 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestLogMiddleware)
     # Checks first: routes are matched in order, and checks are most of the traffic.
-    app.include_router(checks.router)
-    app.include_router(decisions.router)
-    app.include_router(health.router)
-    app.include_router(policy.router)
-    app.include_router(policy_impact.router)
-    app.include_router(registry.router)
-    app.include_router(grades.router)
-    app.include_router(entries.router)
-    app.include_router(replay.router)
+    first = (checks, decisions, health, policy, policy_impact, registry, grades, entries, replay)
+    then = (credit_office, verifiable, public, reports, commitments)
+    for module in first:
+        app.include_router(module.router)
     console.install(app)
-    app.include_router(credit_office.router)
-    app.include_router(verifiable.router)
-    app.include_router(public.router)
-    app.include_router(reports.router)
-    app.include_router(commitments.router)
+    for module in then:
+        app.include_router(module.router)
+    openapi.install(app, [module.router for module in (*first, *then)])
     return app

@@ -100,6 +100,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     ) -> Caller:
         return _admitted(request, _token(credentials), roles)
 
+    check.roles = roles  # type: ignore[attr-defined]  # read by api/openapi.py (its 403s)
     return check
 
 

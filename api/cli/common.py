@@ -35,6 +35,15 @@ def settings_from(**flags: Any) -> Settings:
         raise typer.Exit(EXIT_USAGE) from exc
 
 
+def require_database(url: str) -> None:
+    """Exit 2 with one line naming the database (password hidden) when it cannot be reached."""
+    from engine.store import db
+
+    reason = db.unreachable_reason(url)
+    if reason is not None:
+        fail(f"cannot reach the database {db.display_url(url)}: {reason}", code=EXIT_USAGE)
+
+
 def print_policy_problems(exc: InvalidPolicy, *, directory: str) -> None:
     """Print each bundle problem as ``path:line: message`` (paths under ``directory``)."""
     for problem in exc.details:

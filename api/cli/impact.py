@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli.common import EXIT_USAGE, fail, print_policy_problems
+from api.cli.common import EXIT_USAGE, fail, print_policy_problems, require_database
 from engine import logging as logging_setup
 from engine.errors import InvalidPolicy, JrpError
 from engine.store import db
@@ -38,6 +38,7 @@ def impact(
     except InvalidPolicy as exc:
         print_policy_problems(exc, directory=str(policy))
         fail(f"policy bundle {policy} is invalid")
+    require_database(db_url)
     try:
         service = _read_only_service(db_url, policy)
     except JrpError as exc:

@@ -33,6 +33,7 @@ from api.cli.common import (
     err_console,
     fail,
     print_policy_problems,
+    require_database,
     settings_from,
 )
 from engine import entries, registry
@@ -172,6 +173,7 @@ def import_(
     logging_setup.configure(log_format=settings.log_format, level="warning")
     write = _writer(kind)
     shown = str(file)
+    require_database(settings.db)
     service = _open(settings)
     tally = Tally()
     stopped = None

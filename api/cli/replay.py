@@ -11,7 +11,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from api.cli.common import EXIT_USAGE, err_console, fail, print_policy_problems
+from api.cli.common import (
+    EXIT_USAGE,
+    err_console,
+    fail,
+    print_policy_problems,
+    require_database,
+)
 from engine.errors import InvalidPolicy, JrpError
 from engine.store import db
 from engine.timing import TimeOutOfRange, in_utc
@@ -45,6 +51,7 @@ def replay(
         except InvalidPolicy as exc:
             print_policy_problems(exc, directory=str(policy))
             fail(f"policy bundle {policy} is invalid")
+    require_database(db_url)
     engine = db.create_db_engine(db_url)
     try:
         with _progress() as bar:

@@ -13,7 +13,7 @@ import typer
 import uvicorn
 
 from api.auth import load_callers
-from api.cli.common import fail, print_policy_problems, settings_from
+from api.cli.common import fail, print_policy_problems, require_database, settings_from
 from api.cli.signing import demo_signing_key
 from api.demo import DEMO_CALLERS, announce
 from engine import logging as logging_setup
@@ -57,6 +57,7 @@ def serve(
         policy=policy, callers=callers, db=db, host=host, port=port, workers=workers, demo=demo,
         signing_key=signing_key, accept_truncated_log=accept_truncated_log,
     )  # fmt: skip
+    require_database(settings.db)
     if settings.demo and settings.signing_key is None:
         settings.signing_key = demo_signing_key(settings.db)
     logging_setup.configure(log_format=settings.log_format, level=settings.log_level)

@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import typer
 
-from api.cli.common import EXIT_ERROR, fail, settings_from
+from api.cli.common import EXIT_ERROR, EXIT_USAGE, fail, require_database, settings_from
 from engine.store import db as database
 from engine.verifiable import keys
 from engine.verifiable.checkpoints import Checkpoint
@@ -41,6 +41,7 @@ def verify(
             key = keys.load_public(public_key)
         except (OSError, ValueError) as exc:
             fail(f"--public-key: {exc}")
+    require_database(url)
     engine = database.create_db_engine(url)
     try:
         if not sa.inspect(engine).has_table("decision"):
@@ -87,4 +88,4 @@ def _refuse_missing_sqlite_file(url: str) -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         if not path.is_file():
-            fail(f"no database file {path}")
+            fail(f"cannot reach the database {url}: no such file", code=EXIT_USAGE)

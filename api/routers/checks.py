@@ -11,7 +11,9 @@ This route takes no FastAPI dependencies and no body parameter: each costs FastA
    position, the model's field errors with ``body`` in their location);
 3. makes one engine call (``engine.checks.decide_async``) and sends the logged answer.
 
-Its OpenAPI entry declares the request schema by hand (``openapi_extra``).
+Its OpenAPI entry declares the request schema by hand (``openapi_extra``); the answer's schema
+is ``api.responses.CheckAnswer`` (published by ``api/openapi.py``, validated against real
+answers by ``tests/api/test_openapi.py``), the answer itself stays hand-encoded.
 """
 
 from __future__ import annotations

@@ -10,31 +10,6 @@ from fastapi.responses import Response
 from api.deps import ServiceDep
 from engine import publication, reports
 
-ERROR_ENVELOPE = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {"type": "array", "items": {"type": "object"}},
-            },
-        }
-    },
-}
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for error answers in the service's envelope."""
-    return {
-        status: {
-            "description": "error",
-            "content": {"application/json": {"schema": ERROR_ENVELOPE}},
-        }
-        for status in statuses
-    }
-
 
 async def rate_limited(request: Request, service: ServiceDep) -> None:
     """Count the request against its client address (429 ``rate_limited`` beyond the limit)."""
@@ -46,7 +21,6 @@ router = APIRouter(
     prefix="/public/v1",
     tags=["publication (no key)"],
     dependencies=[Depends(rate_limited)],
-    responses=error_responses(422, 429),
 )
 
 
@@ -60,7 +34,6 @@ def get_lists(service: ServiceDep) -> list[dict[str, Any]]:
 @router.get(
     "/lists/{list}/entries",
     summary="Entries of a published list in their publicity period",
-    responses=error_responses(404),
 )
 def get_entries(
     service: ServiceDep,
@@ -80,10 +53,7 @@ def get_entries(
 @router.get(
     "/orgs/{id}/report",
     summary="The public credit report of an org (published lists only)",
-    responses={
-        **error_responses(404),
-        200: {"content": {"application/json": {}, "application/pdf": {}}},
-    },
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
 )
 def get_org_report(
     request: Request,

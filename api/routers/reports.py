@@ -10,10 +10,9 @@ from fastapi.responses import Response
 
 from api.auth import Caller, Role
 from api.deps import Auditor, ServiceDep, require
-from api.routers.public import error_responses
 from engine import graphmap, publication, reports
 
-router = APIRouter(prefix="/v1", tags=["reports"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/v1", tags=["reports"])
 
 ReportReader = Annotated[Caller, Depends(require(Role.registrar, Role.credit_office, Role.auditor))]
 GraphReader = Annotated[Caller, Depends(require(Role.credit_office, Role.auditor))]
@@ -23,10 +22,7 @@ SubjectId = Annotated[str, Path(alias="id", max_length=64)]
 @router.get(
     "/subjects/{id}/report",
     summary="A subject's credit report (JSON, or PDF with Accept: application/pdf)",
-    responses={
-        **error_responses(404),
-        200: {"content": {"application/json": {}, "application/pdf": {}}},
-    },
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
 )
 def get_report(
     request: Request,
@@ -58,10 +54,7 @@ def get_report(
 @router.get(
     "/subjects/{id}/graph",
     summary="The relationship map around a subject (JSON, or GraphML)",
-    responses={
-        **error_responses(404),
-        200: {"content": {"application/json": {}, "application/graphml+xml": {}}},
-    },
+    responses={200: {"content": {"application/json": {}, "application/graphml+xml": {}}}},
 )
 def get_graph(
     request: Request,

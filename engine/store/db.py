@@ -71,6 +71,42 @@ def driver_message(error: BaseException) -> str:
     return lines[0][:500] if lines else type(error).__name__
 
 
+PROBE_TIMEOUT_SECONDS = 10
+"""How long a command waits for a PostgreSQL server before it calls the database unreachable."""
+
+
+def display_url(url: str) -> str:
+    """``url`` as it may be printed: the password replaced by ``***``."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(an unreadable database URL)"
+
+
+def unreachable_reason(url: str) -> str | None:
+    """Why no connection to ``url`` can be opened (one line), or None when one can.
+
+    Commands call this before anything else touches the database, so that an unreachable
+    server or an SQLite path in a missing directory is one line, not a driver traceback.
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+        connect_args: dict[str, object] = {}
+        if parsed.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = PROBE_TIMEOUT_SECONDS
+        probe = sa.create_engine(parsed, poolclass=sa.pool.NullPool, connect_args=connect_args)
+    except (sa.exc.ArgumentError, ImportError) as exc:  # a malformed URL, an unknown driver
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    try:
+        with probe.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        return driver_message(exc)
+    finally:
+        probe.dispose()
+    return None
+
+
 def database_reachable(engine: Engine) -> bool:
     """True when a trivial query succeeds."""
     try:

@@ -70,8 +70,8 @@ def test_database_url_from_the_environment(
 def test_missing_sqlite_file_is_an_error_not_an_empty_log(tmp_path: Path) -> None:
     missing = tmp_path / "typo.db"
     result = runner.invoke(_app(), ["verify", "--db", f"sqlite:///{missing}"])
-    assert result.exit_code == 1
-    assert "no database file" in result.stderr
+    assert result.exit_code == 2
+    assert result.stderr == f"error: cannot reach the database sqlite:///{missing}: no such file\n"
     assert not missing.exists()
 
 
@@ -81,14 +81,6 @@ def test_database_without_a_decision_log_is_an_error(tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["verify", "--db", f"sqlite:///{path}"])
     assert result.exit_code == 1
     assert "no decision log" in result.stderr
-
-
-def test_unreachable_database_is_an_error() -> None:
-    result = runner.invoke(
-        _app(), ["verify", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"]
-    )
-    assert result.exit_code == 1
-    assert "cannot read the database" in result.stderr
 
 
 def test_unsupported_url_is_a_usage_error() -> None:
