@@ -8,39 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.deps import AnyCaller, ServiceDep
-from api.routers.public import error_responses
 from engine.grades.views import subject_grade_answer
 
-router = APIRouter(prefix="/v1", tags=["grades"], responses=error_responses(401, 404, 422))
+router = APIRouter(prefix="/v1", tags=["grades"])
 
-_EXAMPLE = {
-    "subject_id": "91440101000010014P",
-    "subject_kind": "org",
-    "as_of": "2026-06-01",
-    "model": "local-credit-score",
-    "model_name": "本地信用积分示例模型(非国家标准)",
-    "policy_version": "2f7f1004…",
-    "score": 60,
-    "grade": "D",
-    "label": "严重失信(D级)",
-    "breakdown": {
-        "base": 100,
-        "deductions": [
-            {"rule": "blacklisted", "entry_id": "…", "list": "dishonest_judgment_debtor",
-             "decided_on": "2025-03-01", "points": 40, "factor": 1, "applied": -40}
-        ],
-        "bonuses": [],
-        "clean_years": {"years": 0, "since": None, "latest_entry_id": "…",
-                        "points_per_year": 2, "applied": 0},
-        "unclamped": 60,
-    },
-}  # fmt: skip
 
 
 @router.get(
     "/subjects/{id}/grade",
     summary="A subject's credit score and grade at a date, with its breakdown",
-    responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
 )
 def get_grade(
     service: ServiceDep,
