@@ -16,6 +16,7 @@ from api.routers import (
     credit_office,
     decisions,
     entries,
+    exchange,
     grades,
     health,
     policy,
@@ -60,7 +61,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     # Checks first: routes are matched in order, and checks are most of the traffic.
     first = (checks, decisions, health, policy, policy_impact, registry, grades, entries, replay)
-    then = (credit_office, verifiable, public, reports, commitments)
+    then = (credit_office, verifiable, public, reports, commitments, exchange)
     for module in first:
         app.include_router(module.router)
     console.install(app)

@@ -23,6 +23,7 @@ class Role(StrEnum):
     credit_office = "credit_office"
     auditor = "auditor"
     policy_admin = "policy_admin"
+    peer = "peer"  # another instance pulling the exchange feed (docs/exchange.md)
 
 
 class _CallerEntry(BaseModel):

@@ -73,6 +73,11 @@ class Hit(Answer):
     initiating_department: str
     via: dict[str, str] | None
     until: Date | None
+    origin: dict[str, Any] | None = Field(
+        default=None,
+        description="only on a hit of an entry imported from a peer instance "
+        "(docs/exchange.md): peer, region, key_id, entry_id, list and seq at the origin",
+    )
 
 
 class CheckAnswer(Answer):

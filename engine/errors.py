@@ -46,6 +46,7 @@ class Code(StrEnum):
     duplicate_entry = "duplicate_entry"
     duplicate_commitment = "duplicate_commitment"
     not_checkpointed = "not_checkpointed"
+    imported_entry = "imported_entry"
     # 422: the request or a policy bundle breaks a rule of the contract
     invalid_request = "invalid_request"
     invalid_policy = "invalid_policy"

@@ -37,6 +37,11 @@ from engine.verifiable.startup import open_logs
 log = structlog.get_logger(__name__)
 
 _CATCH_UP_CHUNK = 5000
+_NEW_ENTRY = frozenset({EventType.entry_registered.value, EventType.entry_imported.value})
+_FRESH_TRIGGERS = _NEW_ENTRY | {
+    EventType.objection_resolved.value,  # a correction: fresh triggers
+    EventType.entry_import_updated.value,  # the origin's correction, the same
+}
 
 WriteBuilder = Callable[[Session, State], list[NewEvent]]
 """Given a session holding the log lock and the state caught up to the log, the events to append."""
@@ -62,6 +67,7 @@ class Service:
         self.decisions = DecisionLog(engine)
         self.verifiable = VerifiableLogs(engine)  # checkpoints start with the app (api/app.py)
         self.public_rate = 60  # public requests a minute per client address (JRP_PUBLIC_RATE)
+        self.region: str | None = None  # JRP_REGION, shown in the exchange feed
 
     @classmethod
     def start(cls, settings: Settings, *, engine: Engine | None = None) -> Service:
@@ -76,6 +82,7 @@ class Service:
         service = cls(engine=engine, policy_dir=settings.policy)
         try:
             service.public_rate = settings.public_rate
+            service.region = settings.region
             service.restore_snapshot()
             service.policies.add(bundle)
             open_logs(service.verifiable, settings, service.write)  # before anything is written
@@ -214,14 +221,12 @@ class Service:
             # trigger under it now: checks read the results, never the rule engine.
             runtime = self.policies.get(self.state.policy_version).runtime
             if runtime is self._prepared:
-                registered = EventType.entry_registered.value
-                resolved = EventType.objection_resolved.value  # a correction: fresh triggers
                 runtime.prepare(
                     self.state.entries[
-                        payload["entry"]["id"] if event_type == registered else payload["entry_id"]
+                        payload["entry"]["id"] if event_type in _NEW_ENTRY else payload["entry_id"]
                     ]
                     for _seq, event_type, payload in rows
-                    if event_type in (registered, resolved)
+                    if event_type in _FRESH_TRIGGERS
                 )
             else:
                 runtime.prepare(self.state.entries.values())

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     public_rate: int = Field(
         default=60, ge=1, le=1_000_000, description="public requests per minute per address"
     )
+    region: str | None = Field(
+        default=None, max_length=32, description="this instance's 行政区划代码 (exchange feed)"
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

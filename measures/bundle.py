@@ -15,6 +15,7 @@ from measures.schema import (
     Condition,
     Derivation,
     Effect,
+    ExchangeFile,
     GradesFile,
     MemorandumKind,
     Propagation,
@@ -93,6 +94,8 @@ class Bundle:
     """The grades model (``grades.yaml``), if the bundle has one."""
     absence_derivations: tuple[AbsenceDerivation, ...] = ()
     """Clean-record derivations, judged at each check's date (docs/grades.md)."""
+    exchange: ExchangeFile | None = None
+    """What is exchanged with peers (``exchange.yaml``, docs/exchange.md), if anything."""
 
     @cached_property
     def grade_triggers(self) -> tuple[BundleGradeTrigger, ...]:

@@ -1,7 +1,8 @@
 """Loading a policy bundle: read the files, check each against its schema, then the whole.
 
 File roles (docs/policy-format.md): ``vocabulary.yaml`` (required), ``catalogue.yaml``,
-``derivations.yaml`` and ``grades.yaml`` (optional, docs/grades.md) are read at the bundle
+``derivations.yaml``, ``grades.yaml`` (optional, docs/grades.md) and ``exchange.yaml``
+(optional, docs/exchange.md) are read at the bundle
 root only; every other ``*.yaml`` file, in the root or any sub-directory, is one
 memorandum. A file named like a root file inside a sub-directory (e.g.
 ``tax/catalogue.yaml``) is reported as misplaced rather than read as a memorandum, since it
@@ -30,6 +31,7 @@ from measures.schema import (
     UNION_TAGS,
     CatalogueFile,
     DerivationsFile,
+    ExchangeFile,
     GradesFile,
     MemorandumFile,
     Vocabulary,
@@ -42,6 +44,7 @@ VOCABULARY = "vocabulary.yaml"
 CATALOGUE = "catalogue.yaml"
 DERIVATIONS = "derivations.yaml"
 GRADES = "grades.yaml"
+EXCHANGE = "exchange.yaml"
 TEST_SUFFIX = "_test.yaml"
 """Files named ``*_test.yaml`` are policy tests: never read as part of the bundle."""
 ROOT_MODELS: dict[str, type[BaseModel]] = {
@@ -49,6 +52,7 @@ ROOT_MODELS: dict[str, type[BaseModel]] = {
     CATALOGUE: CatalogueFile,
     DERIVATIONS: DerivationsFile,
     GRADES: GradesFile,
+    EXCHANGE: ExchangeFile,
 }
 """The files with a role of their own, read at the bundle root only."""
 
@@ -110,6 +114,7 @@ def parse_bundle(files: Mapping[str, bytes]) -> Bundle:
         version=bundle_version(files),
         files=dict(sorted(files.items())),
         grades=None if parsed.grades is None else parsed.grades.model,
+        exchange=None if parsed.exchange is None else parsed.exchange.model,
     )
 
 
@@ -159,6 +164,7 @@ def _parse_files(files: Mapping[str, bytes], problems: list[Problem]) -> ParsedB
         memoranda=memoranda,
         grades=roots.get(GRADES),
         grades_broken=GRADES in files and roots.get(GRADES) is None,
+        exchange=roots.get(EXCHANGE),
     )
 
 

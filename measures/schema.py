@@ -489,3 +489,16 @@ def condition_fields(condition: Condition | None) -> set[str]:
         return {condition.field}
     children = condition.all if isinstance(condition, AllOf) else condition.any
     return set().union(*(condition_fields(child) for child in children))
+
+
+# --- exchange.yaml ----------------------------------------------------------------------------
+
+
+class ExchangeFile(Strict):
+    """``exchange.yaml``: lists served to peers and where a peer's entries go (docs/exchange.md)."""
+
+    exports: list[Code] = Field(default_factory=list)
+    imports: dict[Code, Code] = Field(default_factory=dict)
+    """A peer's list code -> the local list its entries go on."""
+    ignore: list[Code] = Field(default_factory=list)
+    """A peer's list codes whose events are skipped on purpose."""

@@ -27,6 +27,7 @@ from measures.schema import (
     Derivation,
     DerivationsFile,
     Effect,
+    ExchangeFile,
     GradesFile,
     GradeTrigger,
     ListKind,
@@ -74,6 +75,7 @@ class ParsedBundle:
     grades: Source[GradesFile] | None = None
     grades_broken: bool = False
     """grades.yaml is present but did not pass its schema (its grades are unknown)."""
+    exchange: Source[ExchangeFile] | None = None
 
 
 def check_bundle(parsed: ParsedBundle) -> list[Problem]:
@@ -95,6 +97,36 @@ def check_bundle(parsed: ParsedBundle) -> list[Problem]:
     if not parsed.grades_broken:
         known = None if parsed.grades is None else {g.grade for g in parsed.grades.model.grades}
         problems += _grade_trigger_problems(parsed.memoranda, known)
+    if parsed.exchange is not None:
+        problems += _exchange_problems(parsed.exchange, vocabulary)
+    return problems
+
+
+def _exchange_problems(
+    source: Source[ExchangeFile], vocabulary: Vocabulary | None
+) -> list[Problem]:
+    """Local lists of exchange.yaml the vocabulary lacks; a peer list both imported and ignored."""
+    model = source.model
+    problems: list[Problem] = []
+    known = None if vocabulary is None else set(vocabulary.lists)
+    if known is not None:
+        for i, code in enumerate(model.exports):
+            if code not in known:
+                problems.append(source.problem(f"unknown list '{code}'", "exports", i))
+        for peer_list, local in model.imports.items():
+            if local not in known:
+                problems.append(
+                    source.problem(f"unknown list '{local}' (local list)", "imports", peer_list)
+                )
+    for i, code in enumerate(model.ignore):
+        if code in model.imports:
+            problems.append(
+                source.problem(
+                    f"'{code}' is both imported (at {source.where('imports', code)}) and ignored",
+                    "ignore",
+                    i,
+                )
+            )
     return problems
 
 
@@ -107,6 +139,7 @@ def build_bundle(
     version: str,
     files: dict[str, bytes],
     grades: GradesFile | None = None,
+    exchange: ExchangeFile | None = None,
 ) -> Bundle:
     """The resolved bundle, from files that passed ``check_bundle`` without a problem."""
     by_ref = {m.id: m for m in catalogue.measures}
@@ -139,6 +172,7 @@ def build_bundle(
         derivations=tuple(d for d in derivations.derivations if isinstance(d, Derivation)),
         files=files,
         grades=grades,
+        exchange=exchange,
         absence_derivations=tuple(
             d for d in derivations.derivations if isinstance(d, AbsenceDerivation)
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.exchange import app as exchange_app
 from api.cli.impact import impact
 from api.cli.importer import import_
 from api.cli.keygen import keygen
@@ -30,3 +31,4 @@ app.command()(verify)
 app.command(name="import")(import_)
 app.command()(keygen)
 app.command(name="verify-receipt")(verify_receipt)
+app.add_typer(exchange_app, name="exchange")

@@ -121,6 +121,7 @@ LABELS: dict[str, Mapping[str, str]] = {
         "credit_office": "信用主管部门",
         "auditor": "审计",
         "policy_admin": "政策管理",
+        "peer": "对端实例",
     },
     "outcome": {
         "upheld": "异议成立(撤销)",

@@ -60,4 +60,6 @@ def hit_view(hit: Hit) -> dict[str, Any]:
         view["grade"] = hit.grade
     if hit.derivation is not None:
         view["derivation_id"] = hit.derivation
+    if entry is not None and entry.origin is not None and hit.derivation is None:
+        view["origin"] = dict(entry.origin)  # an imported entry (docs/exchange.md)
     return view

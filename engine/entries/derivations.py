@@ -63,6 +63,7 @@ def _qualifying(state: StateView, derivation: Derivation, entry: Entry) -> list[
         other
         for other in state.entries_of(entry.subject_id)
         if other.list == derivation.from_list
+        and other.origin is None  # imported entries derive nothing here (docs/exchange.md)
         and other.id not in used
         and other.in_force(day)
         and window_start <= other.effective_from <= day

@@ -28,6 +28,21 @@ def get_entry(state: State, entry_id: str) -> Entry:
     return entry
 
 
+def local_entry(state: State, entry_id: str) -> Entry:
+    """The entry, to change it here: 404 ``unknown_entry``; 409 ``imported_entry`` for an entry
+    imported from a peer, whose life follows its origin's events (docs/exchange.md)."""
+    entry = get_entry(state, entry_id)
+    if entry.origin is not None:
+        region, original = entry.origin.get("region"), entry.origin.get("entry_id")
+        raise Conflict(
+            f"entry {entry_id} is imported from region {region} (its id there: {original}): "
+            "it changes only by its origin's events; ask the department that listed it there",
+            code=Code.imported_entry,
+            details=[{"origin": dict(entry.origin)}],
+        )
+    return entry
+
+
 def show_entry(service: Service, entry_id: str) -> dict[str, Any]:
     """``GET /v1/entries/{id}``: the entry as it is now (caught up with every worker's writes)."""
     service.catch_up()
@@ -58,7 +73,7 @@ def _transition(
     derived entries that fall with it: engine/entries/cascades.py) in one transaction."""
 
     def build(_session: Session, state: State) -> list[NewEvent]:
-        entry = get_entry(state, entry_id)
+        entry = local_entry(state, entry_id)
         check(entry, state)
         step = NewEvent(
             event_type,

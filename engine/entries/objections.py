@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from engine.calendar import add_working_days
 from engine.entries.cascades import cascade_events
-from engine.entries.lifecycle import _invalid_state, get_entry
+from engine.entries.lifecycle import _invalid_state, local_entry
 from engine.entries.schemas import ResolutionBody
 from engine.entries.views import entry_view
 from engine.errors import Forbidden, InvalidRequest
@@ -68,7 +68,7 @@ def raise_objection(
         raise _invalid("received_on", f"is after today ({today.isoformat()}, China)")
 
     def build(_session: Session, state: State) -> list[NewEvent]:
-        entry = get_entry(state, entry_id)
+        entry = local_entry(state, entry_id)
         if entry.status_on(today) is not EntryStatus.active:
             raise _invalid_state(entry, "raise an objection on", "active")
         days = service.policy.bundle.vocabulary.settings.objection_verify_working_days
@@ -170,7 +170,7 @@ def resolve_objection(
     )
 
     def build(_session: Session, state: State) -> list[NewEvent]:
-        entry = get_entry(state, entry_id)
+        entry = local_entry(state, entry_id)
         if not credit_office and entry.department != department:
             raise Forbidden(
                 f"entry {entry_id} belongs to department {entry.department}: only the credit "

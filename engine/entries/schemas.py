@@ -105,3 +105,8 @@ class EntryOut(BaseModel):
         default_factory=builtins.list,
         description="ids of the entries a derived entry was derived from",
     )
+    origin: dict[str, Any] | None = Field(
+        default=None,
+        description="only on an entry imported from a peer instance (docs/exchange.md): "
+        "peer, region, key_id, entry_id, list and seq at the origin",
+    )

@@ -27,7 +27,7 @@ def entry_view(entry: Entry, *, today: dt.date | None = None) -> dict[str, Any]:
         "status": entry.status_on(today or china_today()).value,
         "objection": objection_view(entry.objection),
         "derived_from": list(entry.derived_from),
-    }
+    } | ({} if entry.origin is None else {"origin": dict(entry.origin)})
 
 
 def objection_view(objection: Objection | None) -> dict[str, Any] | None:

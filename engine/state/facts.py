@@ -78,6 +78,8 @@ class Entry:
     objection: Objection | None = None
     ended_on: dt.date | None = None
     """The day it was revoked or repaired (None before, and for steps logged without it)."""
+    origin: Mapping[str, Any] | None = None
+    """Where an imported entry comes from (docs/exchange.md); None for this instance's own."""
 
     def in_force(self, day: dt.date) -> bool:
         """Active and inside its window on ``day`` (effective_from <= day < effective_to)."""

@@ -53,6 +53,8 @@ class State:
         # Credit commitments (docs/commitments.md), in recording order.
         self.commitments: dict[str, Commitment] = {}
         self.commitments_by_subject: dict[str, list[str]] = {}
+        # Each exchange peer's cursor: its latest ``exchange.pulled`` payload (docs/exchange.md).
+        self.exchange_cursors: dict[str, dict[str, Any]] = {}
         # Serialises apply against readers that need one consistent position (checks).
         self.lock = threading.RLock()
 
@@ -74,7 +76,11 @@ class State:
 
     def index_objections(self) -> None:
         """Rebuild ``objections`` from the entries (after a snapshot is restored)."""
-        raised = [(e.objection.raised_seq, e.id) for e in self.entries.values() if e.objection]
+        raised = [
+            (e.objection.raised_seq, e.id)
+            for e in self.entries.values()
+            if e.objection and e.origin is None
+        ]
         self.objections = {entry_id: seq for seq, entry_id in sorted(raised)}
 
     def entries_of(self, subject_id: str) -> list[Entry]:
@@ -115,6 +121,24 @@ class State:
         entry = Entry.from_payload(payload["entry"], seq=seq)
         self.entries[entry.id] = entry
         self.entries_by_subject.setdefault(entry.subject_id, []).append(entry.id)
+
+    def _entry_imported(self, seq: int, payload: Mapping[str, Any]) -> None:
+        entry = Entry.from_payload(payload["entry"], seq=seq)
+        entry = replace(entry, origin=dict(payload["origin"]))
+        self.entries[entry.id] = entry
+        self.entries_by_subject.setdefault(entry.subject_id, []).append(entry.id)
+
+    def _entry_import_updated(self, seq: int, payload: Mapping[str, Any]) -> None:
+        # The origin's step, applied as the step itself; the origin's seq moves on.
+        # The objection queue is this instance's work: the origin verifies its own entries.
+        origin = dict(payload["origin"])
+        self._status_changed(seq, origin["type"], payload)
+        entry = self.entries[payload["entry_id"]]
+        self.entries[entry.id] = replace(entry, origin=origin)
+        self.objections.pop(entry.id, None)
+
+    def _exchange_pulled(self, _seq: int, payload: Mapping[str, Any]) -> None:
+        self.exchange_cursors[payload["peer"]] = dict(payload)
 
     def _status_changed(self, seq: int, event_type: str, payload: Mapping[str, Any]) -> None:
         # Fields a payload lacks (events logged before they were recorded) are left as they
@@ -198,4 +222,7 @@ _HANDLERS: dict[str, Handler] = {
     EventType.commitment_fulfilled.value: State._commitment_fulfilled,
     EventType.commitment_breached.value: State._commitment_breached,
     EventType.log_truncation_accepted.value: lambda _state, _seq, _payload: None,  # no fact
+    EventType.entry_imported.value: State._entry_imported,
+    EventType.entry_import_updated.value: State._entry_import_updated,
+    EventType.exchange_pulled.value: State._exchange_pulled,
 }

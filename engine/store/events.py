@@ -31,6 +31,9 @@ class EventType(StrEnum):
     commitment_fulfilled = "commitment.fulfilled"
     commitment_breached = "commitment.breached"
     log_truncation_accepted = "log.truncation_accepted"  # engine/verifiable/truncation.py
+    entry_imported = "entry.imported"  # engine/exchange (docs/exchange.md)
+    entry_import_updated = "entry.import_updated"
+    exchange_pulled = "exchange.pulled"
 
 
 @dataclass(frozen=True, slots=True)

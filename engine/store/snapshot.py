@@ -41,7 +41,7 @@ from measures.schema import SubjectKind
 
 log = structlog.get_logger(__name__)
 
-FORMAT = f"jrp-state-2/py{sys.version_info.major}.{sys.version_info.minor}/m{marshal.version}"
+FORMAT = f"jrp-state-3/py{sys.version_info.major}.{sys.version_info.minor}/m{marshal.version}"
 """Changes whenever the encoding or ``State``'s shape changes; other formats are ignored."""
 PART_BYTES = 64 * 2**20
 KEEP = 2
@@ -78,6 +78,7 @@ def dump(state: State) -> bytes:
         **graph,
         "entries": [_entry_row(entry) for entry in state.entries.values()],
         "commitments": [commitment.to_row() for commitment in state.commitments.values()],
+        "exchange_cursors": state.exchange_cursors,
     }
     return zlib.compress(marshal.dumps(columns), 1)
 
@@ -150,6 +151,7 @@ def _entry_row(entry: Entry) -> tuple[Any, ...]:
         entry.derived_from,
         _objection_row(entry.objection),
         None if entry.ended_on is None else entry.ended_on.toordinal(),
+        None if entry.origin is None else dict(entry.origin),
     )
 
 
@@ -219,6 +221,7 @@ def restore(data: bytes) -> State:
         commitment = Commitment.from_row(row)
         state.commitments[commitment.id] = commitment
     state.index_commitments()
+    state.exchange_cursors = columns["exchange_cursors"]
     state.seq = columns["seq"]
     state.policy_version = columns["policy_version"]
     return state
@@ -264,7 +267,7 @@ def _runs(items: list[RoleHolding], counts: array[int]) -> Iterator[tuple[RoleHo
 def _entry(row: tuple[Any, ...], ids: list[str], days: dict[int, dt.date]) -> Entry:
     (entry_id, list_code, subject_id, kind, department, decided, start, end, doc_no, reason,
      attributes, status, registered_seq, derivation_id, derived_from, objection,
-     ended_on) = row  # fmt: skip
+     ended_on, origin) = row  # fmt: skip
 
     def day(ordinal: int) -> dt.date:
         found = days.get(ordinal)
@@ -290,6 +293,7 @@ def _entry(row: tuple[Any, ...], ids: list[str], days: dict[int, dt.date]) -> En
         derived_from=tuple(derived_from),
         objection=_objection(objection),
         ended_on=_from_ordinal(ended_on),
+        origin=origin,
     )
 
 
