@@ -79,6 +79,7 @@ SUCCESS: dict[str, Body] = {
     "GET /v1/audit/public-key": r.PublicKey,
     "GET /v1/decisions/{decision_id}/proof": r.InclusionProof,
     "GET /v1/audit/consistency": r.ConsistencyProof,
+    "GET /v1/exchange/events": r.ExchangePage,
     "GET /public/v1/lists": ListOf(r.PublishedList),
     "GET /public/v1/lists/{list}/entries": r.PublishedEntryPage,
     "GET /public/v1/orgs/{id}/report": r.PublicReport,
@@ -124,6 +125,10 @@ NOT_FOUND_OTHER = {
     "GET /v1/policy/diff": ("unknown_policy_version", "no policy version 0000"),
     "GET /v1/audit/checkpoint": ("no_checkpoint", "no checkpoint of the decisions log yet"),
     "GET /v1/audit/public-key": ("no_signing_key", "this service signs no checkpoints"),
+    "GET /v1/exchange/events": (
+        "no_signing_key",
+        "this service signs no checkpoints, so its exchange feed cannot be verified",
+    ),
 }
 """Operations answering 404 without a path parameter (a query naming nothing, no key)."""
 

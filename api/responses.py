@@ -332,6 +332,48 @@ class CheckpointPage(Answer):
     next_cursor: Cursor
 
 
+class ExchangeInstance(Answer):
+    key_id: str
+    region: str | None
+
+
+class ExchangeEvent(Answer):
+    type: str
+    subject_id: str | None
+    payload: dict[str, Any]
+    actor: str | None
+    department: str | None
+    recorded_at: Time
+
+
+class ExchangeRecord(Answer):
+    """One record of the range: its chain hashes; content and proof only where exported."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+    list: str | None = Field(default=None, description="the entry's list (exported records)")
+    leaf_index: int | None = None
+    audit_path: builtins.list[str] | None = None
+    event: ExchangeEvent | None = Field(
+        default=None, description="only for an entry event of an exportable list"
+    )
+
+
+class ExchangePage(Answer):
+    """``GET /v1/exchange/events`` (docs/exchange.md)."""
+
+    instance: ExchangeInstance
+    after: int
+    first_index: int
+    upto: int
+    more: bool
+    checkpoint: Checkpoint
+    consistency: list[str]
+    exports: list[str]
+    records: list[ExchangeRecord]
+
+
 class PublicKey(Answer):
     key_id: str
     public_key_pem: str

@@ -188,6 +188,8 @@ def scenario() -> Scenario:
     )
     yield Step("GET /v1/audit/consistency", "demo-auditor",
                query={"log": "decisions", "first": 1, "second": 2})  # fmt: skip
+    # The exchange feed (docs/exchange.md)
+    yield Step("GET /v1/exchange/events", "demo-peer", query={"after": 0, "limit": 5})
     # Reports, the map, publication
     yield Step("GET /v1/subjects/{id}/report", "demo-auditor", path={"id": ORG})
     yield Step("GET /v1/subjects/{id}/graph", "demo-auditor", path={"id": PERSON},
