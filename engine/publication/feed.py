@@ -5,7 +5,8 @@ What is public is decided here and nowhere else:
 - lists whose definition says ``publish`` (default: black and red lists, not record lists);
 - entries active and in force today whose ``effective_from + max_publicity_days`` is not
   before today (a list without ``max_publicity_days`` keeps them while in force);
-- for a person, only the masked id (``440106********0115``) and name (``张*``); orgs whole.
+- for a person, only the masked id (``440106********0115``) and name (``张*``); orgs whole;
+- never an entry imported from a peer instance (docs/exchange.md): its origin publishes it.
 
 ``q`` is matched against what the feed shows and nothing else: a substring of the shown name,
 or a whole id, compared in its shown form (a citizen number is masked before it is compared).
@@ -123,7 +124,11 @@ def _prepared(service: Service) -> _Prepared:
             rows: dict[str, list[PublicRow]] = {code: [] for code in published}
             for entry in state.entries.values():
                 definition = published.get(entry.list)
-                if definition is not None and in_publicity(entry, definition, today):
+                if (
+                    definition is not None
+                    and entry.origin is None
+                    and in_publicity(entry, definition, today)
+                ):
                     rows[entry.list].append(public_item(state, entry))
         by_subject: dict[str, list[tuple[str, PublicRow]]] = {}
         for code, found in rows.items():
