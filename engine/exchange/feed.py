@@ -2,8 +2,9 @@
 against a signed checkpoint of the event log (docs/exchange.md#the-feed-get-v1exchangeevents).
 
 Every record of the page's range is served with its chain hashes, so the receiver sees that
-none is missing; only the entry events of exportable lists carry their content, each with
-its RFC 9162 inclusion proof.
+none is missing, and one range proof shows them all to be the leaves of the signed tree
+(``engine.exchange.range_proof``); only the entry events of exportable lists carry their
+content.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from sqlalchemy.engine import Connection
 
 from engine.decisions.canonical import canonical_time
 from engine.errors import Code, NotFound
+from engine.exchange.range_proof import range_proof
 from engine.service import Service
 from engine.state import State
 from engine.store.events import EVENT_TABLE, EventType
 from engine.store.tables import CHECKPOINT_TABLE
-from engine.verifiable.merkle import consistency_proof, inclusion_proof
+from engine.verifiable.merkle import consistency_proof
 from engine.verifiable.tiles import TileReader
 
 MAX_LIMIT = 1000
@@ -86,8 +88,8 @@ def feed_page(
             .order_by(_E.seq)
             .limit(limit)
         ).all()  # fmt: skip
-        records = _records(service.state, rows, first_index, set(exports))
-        proofs = _proofs(connection, records, size, known_size)
+        records = _records(service.state, rows, set(exports))
+        proven, consistent = _proofs(connection, first_index, len(records), size, known_size)
     more = bool(rows) and int(rows[-1].seq) < covered
     return {
         "instance": {"key_id": verifiable.key_id, "region": region},
@@ -103,18 +105,17 @@ def feed_page(
             "key_id": checkpoint.key_id,
             "signature": checkpoint.signature,
         },
-        "consistency": proofs,
+        "consistency": consistent,
+        "range_proof": proven,
         "exports": exports,
         "records": records,
     }
 
 
-def _records(
-    state: State, rows: Sequence[Any], first_index: int, exports: set[str]
-) -> list[dict[str, Any]]:
+def _records(state: State, rows: Sequence[Any], exports: set[str]) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     with state.lock:
-        for offset, row in enumerate(rows):
+        for row in rows:
             record: dict[str, Any] = {
                 "seq": int(row.seq),
                 "prev_hash": row.prev_hash,
@@ -123,7 +124,6 @@ def _records(
             list_code = exported_list(state, row.type, row.payload)
             if list_code in exports:
                 record["list"] = list_code  # for the receiver's mapping; not hashed
-                record["leaf_index"] = first_index + offset
                 record["event"] = {
                     "type": row.type,
                     "subject_id": row.subject_id,
@@ -133,23 +133,18 @@ def _records(
                     "recorded_at": canonical_time(row.recorded_at),
                 }
             records.append(record)
-    if records:
-        records[-1]["leaf_index"] = first_index + len(records) - 1
     return records
 
 
 def _proofs(
-    connection: Connection, records: list[dict[str, Any]], size: int, known_size: int
-) -> list[str]:
-    """Fill each proven record's ``audit_path``; the consistency proof from ``known_size``."""
-    proven = [record for record in records if "leaf_index" in record]
+    connection: Connection, first_index: int, count: int, size: int, known_size: int
+) -> tuple[list[str], list[str]]:
+    """The range proof of the page's records; the consistency proof from ``known_size``."""
 
-    def compute(tiles: Any) -> tuple[list[list[bytes]], list[bytes]]:
-        paths = [inclusion_proof(tiles, record["leaf_index"], size) for record in proven]
+    def compute(tiles: Any) -> tuple[list[bytes], list[bytes]]:
+        proven = range_proof(tiles, first_index, first_index + count, size) if count else []
         consistent = consistency_proof(tiles, known_size, size) if 0 < known_size < size else []
-        return paths, consistent
+        return proven, consistent
 
-    paths, consistent = TileReader(connection, "events").read(compute)
-    for record, path in zip(proven, paths, strict=True):
-        record["audit_path"] = [node.hex() for node in path]
-    return [node.hex() for node in consistent]
+    proven, consistent = TileReader(connection, "events").read(compute)
+    return [node.hex() for node in proven], [node.hex() for node in consistent]

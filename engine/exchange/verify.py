@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.exchange.peers import Peer
+from engine.exchange.range_proof import range_root
 from engine.verifiable.checkpoints import Checkpoint
 from engine.verifiable.event_chain import GENESIS_HASH, event_hash
-from engine.verifiable.merkle import leaf_hash, verify_consistency, verify_inclusion
+from engine.verifiable.merkle import verify_consistency
 
 
 class ExchangeRefused(Exception):
@@ -138,21 +139,20 @@ def _verify(page: Mapping[str, Any], peer: Peer, cursor: Cursor) -> VerifiedPage
             )
             if recomputed != record_hash:
                 raise ExchangeRefused(f"{name}: seq {seq}: the event does not hash to its hash")
-        if event is not None or offset == len(records) - 1:
-            index = int(record["leaf_index"])
-            path = [bytes.fromhex(node) for node in record["audit_path"]]
-            leaf = leaf_hash(bytes.fromhex(record_hash))
-            if index != first_index + offset or not verify_inclusion(leaf, index, size, path, root):
-                raise ExchangeRefused(
-                    f"{name}: seq {seq} is not in the signed tree of {size} records "
-                    "(inclusion proof fails)"
-                )
-        if event is not None:
             verified.append(
                 VerifiedRecord(seq, str(record["list"]), str(event["type"]), event["subject_id"],
                                dict(event["payload"]), event["department"])
             )  # fmt: skip
         previous, last_seq = record_hash, seq
+    if records:
+        leaves = [bytes.fromhex(str(record["hash"])) for record in records]
+        proof = [bytes.fromhex(node) for node in page["range_proof"]]
+        if range_root(leaves, first_index, size, proof) != root:
+            raise ExchangeRefused(
+                f"{name}: the records of seq {records[0]['seq']}..{last_seq} are not the leaves "
+                f"{first_index}..{first_index + len(records) - 1} of the signed tree of {size} "
+                "records (range proof fails)"
+            )
     upto = int(page["upto"])
     if upto != last_seq:
         raise ExchangeRefused(

@@ -236,6 +236,17 @@ def _unit_refusals(base: str, peers_file: Path) -> None:
     with pytest.raises(ExchangeRefused, match="does not hash"):
         verify_page(tampered, peer, Cursor())
 
+    # An opaque record replaced (the chain mended around it): not a leaf of the signed tree.
+    forged = json.loads(json.dumps(page))
+    records = forged["records"]
+    opaque = next(i for i in range(len(records) - 1)
+                  if "event" not in records[i] and "event" not in records[i + 1])  # fmt: skip
+    fake = "ab" * 32
+    forged["records"][opaque]["hash"] = fake
+    forged["records"][opaque + 1]["prev_hash"] = fake
+    with pytest.raises(ExchangeRefused, match="range proof fails"):
+        verify_page(forged, peer, Cursor())
+
     half = httpx.get(f"{base}/v1/exchange/events?limit=3", headers=headers).json()
     first = verify_page(half, peer, Cursor())
     cursor = Cursor(first.upto, first.first_index + first.count, first.last_hash,
