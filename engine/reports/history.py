@@ -23,6 +23,8 @@ STEP_NAMES = {
     EventType.entry_repaired.value: "repair",
     EventType.entry_revoked.value: "revocation",
 }
+_IMPORTED = (EventType.entry_imported.value, EventType.entry_import_updated.value)
+"""An imported entry's steps (docs/exchange.md): named as the origin's steps they follow."""
 
 
 def _step(event_type: str, payload: dict[str, Any], recorded_at: dt.datetime) -> dict[str, Any]:
@@ -55,12 +57,17 @@ def histories(
     query = (
         sa.select(_E.type, _E.payload, _E.recorded_at)
         .where(_E.subject_id == subject_id)
-        .where(_E.type.in_(list(STEP_NAMES)))
+        .where(_E.type.in_([*STEP_NAMES, *_IMPORTED]))
         .where(_E.seq >= from_seq)
         .order_by(_E.seq)
     )
     with Session(service.engine) as session:
-        for event_type, payload, recorded_at in session.execute(query):
+        for stored_type, payload, recorded_at in session.execute(query):
+            event_type = stored_type
+            if stored_type == EventType.entry_imported.value:
+                event_type = EventType.entry_registered.value
+            elif stored_type == EventType.entry_import_updated.value:
+                event_type = payload["origin"]["type"]
             entry_id = (
                 payload["entry"]["id"]
                 if event_type == EventType.entry_registered.value

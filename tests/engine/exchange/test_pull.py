@@ -27,6 +27,7 @@ from engine.exchange.peers import Peer
 from engine.exchange.pull import PullReport, apply_page, local_entry_id, pull
 from engine.exchange.verify import Cursor, ExchangeRefused, verify_page
 from engine.publication.feed import list_entries
+from engine.reports.history import histories
 from engine.service import Service
 from engine.settings import Settings
 from engine.state import EntryStatus, State
@@ -130,6 +131,9 @@ def test_steps_follow_the_origin(pair: tuple[Service, Service, Peer]) -> None:
     assert corrected.attributes["unpaid_tax_ratio"] == 0.06
     assert corrected.origin is not None and corrected.origin["type"] == "entry.objection_resolved"
     assert not b.policy.runtime.memoranda_for(corrected)
+    steps = histories(b, TAXED, [local_id], from_seq=0)[local_id]
+    assert [s["step"] for s in steps] == ["registered", "objection", "resolution"]
+    assert steps[2]["detail"] == "corrected"
 
     # Read-only here, whatever the step.
     with pytest.raises(Conflict, match="imported from region 440300") as refused:
