@@ -43,6 +43,8 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         service.verifiable.start()  # Merkle trees and checkpoints, off the check path
+        if service.puller is not None:
+            service.puller.start()  # jrp serve --pull-every (docs/exchange.md)
         yield
         service.close()
 

@@ -8,6 +8,7 @@ from api.app import create_app
 from api.auth import load_callers
 from engine import logging as logging_setup
 from engine.errors import ConfigurationError
+from engine.exchange.schedule import attach_puller
 from engine.service import Service
 from engine.settings import Settings
 
@@ -19,4 +20,5 @@ def create_worker_app() -> FastAPI:
     if settings.callers is None:
         raise ConfigurationError("JRP_CALLERS is not set for the worker")
     service = Service.start(settings)
+    attach_puller(service, settings)
     return create_app(service, load_callers(settings.callers, service.policy.bundle.vocabulary))

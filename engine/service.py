@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -33,6 +33,9 @@ from engine.store.events import EventType, NewEvent, StoredEvent
 from engine.store.freshness import Freshness
 from engine.verifiable.service import VerifiableLogs
 from engine.verifiable.startup import open_logs
+
+if TYPE_CHECKING:
+    from engine.exchange.schedule import Puller
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +71,7 @@ class Service:
         self.verifiable = VerifiableLogs(engine)  # checkpoints start with the app (api/app.py)
         self.public_rate = 60  # public requests a minute per client address (JRP_PUBLIC_RATE)
         self.region: str | None = None  # JRP_REGION, shown in the exchange feed
+        self.puller: Puller | None = None  # background pulls of peers (engine/exchange)
 
     @classmethod
     def start(cls, settings: Settings, *, engine: Engine | None = None) -> Service:
@@ -240,6 +244,8 @@ class Service:
 
     def close(self) -> None:
         """Release compiled rulesets and database connections."""
+        if self.puller is not None:
+            self.puller.close()
         self.verifiable.close()
         self.freshness.close()
         self._head.close()

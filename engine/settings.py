@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     region: str | None = Field(
         default=None, max_length=32, description="this instance's 行政区划代码 (exchange feed)"
     )
+    peers: Path | None = Field(default=None, description="peers file (docs/exchange.md)")
+    pull_every: float | None = Field(
+        default=None, ge=1, le=86_400, description="seconds between background pulls of the peers"
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -63,6 +67,13 @@ class Settings(BaseSettings):
     def _signing_key_is_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"signing key file {value} does not exist")
+        return value
+
+    @field_validator("peers")
+    @classmethod
+    def _peers_is_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"peers file {value} does not exist")
         return value
 
     @field_validator("callers")

@@ -13,7 +13,13 @@ import typer
 import uvicorn
 
 from api.auth import load_callers
-from api.cli.common import fail, print_policy_problems, require_database, settings_from
+from api.cli.common import (
+    EXIT_USAGE,
+    fail,
+    print_policy_problems,
+    require_database,
+    settings_from,
+)
 from api.cli.signing import demo_signing_key
 from api.demo import DEMO_CALLERS, announce
 from engine import logging as logging_setup
@@ -44,6 +50,13 @@ def serve(
         Path | None,
         typer.Option(help="Ed25519 PEM key signing checkpoints [env JRP_SIGNING_KEY]"),
     ] = None,
+    peers: Annotated[
+        Path | None, typer.Option(help="peers file, for --pull-every [env JRP_PEERS]")
+    ] = None,
+    pull_every: Annotated[
+        float | None,
+        typer.Option(help="pull every peer every SECONDS in the background [env JRP_PULL_EVERY]"),
+    ] = None,
     accept_truncated_log: Annotated[
         bool | None,
         typer.Option(
@@ -55,7 +68,8 @@ def serve(
     """Run the HTTP service (migrates the database and loads the policy first)."""
     settings = settings_from(
         policy=policy, callers=callers, db=db, host=host, port=port, workers=workers, demo=demo,
-        signing_key=signing_key, accept_truncated_log=accept_truncated_log,
+        signing_key=signing_key, accept_truncated_log=accept_truncated_log, peers=peers,
+        pull_every=pull_every,
     )  # fmt: skip
     require_database(settings.db)
     if settings.demo and settings.signing_key is None:
@@ -69,6 +83,11 @@ def serve(
         registry = load_callers(callers_file, service.policy.bundle.vocabulary)
     except ConfigurationError as exc:
         fail(exc.message)
+    try:
+        _attach_puller(service, settings)
+    except ConfigurationError as exc:
+        service.close()
+        fail(exc.message, code=EXIT_USAGE)
     if settings.demo:
         from api.demo import data as demo_data
 
@@ -110,6 +129,8 @@ def serve(
     )
     if settings.signing_key is not None:
         os.environ["JRP_SIGNING_KEY"] = str(settings.signing_key)
+    if settings.pull_every is not None and settings.peers is not None:
+        os.environ.update(JRP_PEERS=str(settings.peers), JRP_PULL_EVERY=str(settings.pull_every))
     uvicorn.run(
         "api.worker:create_worker_app",
         factory=True,
@@ -124,6 +145,12 @@ def serve(
         # which made workers restart forever.
         timeout_worker_healthcheck=WORKER_START_TIMEOUT,
     )
+
+
+def _attach_puller(service: Service, settings: Settings) -> None:
+    from engine.exchange.schedule import attach_puller
+
+    attach_puller(service, settings)
 
 
 def _start(settings: Settings) -> Service:

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,55 @@ def _unit_refusals(base: str, peers_file: Path) -> None:
     wrong_start = Cursor(first.upto + 1, first.first_index + first.count, first.last_hash)
     with pytest.raises(ExchangeRefused, match="gap"):
         verify_page(rest, peer, wrong_start)
+
+
+def test_serve_pulls_in_the_background(tmp_path: Path, two_dbs: tuple[str, str]) -> None:
+    db_a, db_b = two_dbs
+    bundle_a = _bundle(tmp_path, "bundle-a", EXCHANGE_A)
+    bundle_b = _bundle(tmp_path, "bundle-b", EXCHANGE_B)
+    key = tmp_path / "a.key"
+    subprocess.run([sys.executable, "-m", "api.cli", "keygen", str(key)], check=True,
+                   capture_output=True)  # fmt: skip
+    callers_a = _callers(tmp_path / "callers-a.yaml", [
+        ("A 法院", "court", ["initiator"], "a-court"),
+        ("B 实例", "ndrc", ["peer"], "b-pulls-a"),
+    ])  # fmt: skip
+    callers_b = _callers(tmp_path / "callers-b.yaml", [
+        ("B 民航", "civil_aviation", ["implementer"], "b-aviation"),
+    ])  # fmt: skip
+    a = _serve(tmp_path, "a", db_a, bundle_a, callers_a, ["--signing-key", str(key)])
+    try:
+        public = httpx.get(f"{a.base}/v1/audit/public-key").json()["public_key_pem"]
+        (tmp_path / "a.pub.pem").write_text(public, encoding="utf-8")
+        (tmp_path / "b-pulls-a.key").write_text("b-pulls-a\n", encoding="utf-8")
+        peers = tmp_path / "peers.yaml"
+        peers.write_text(
+            "peers:\n"
+            f"  - {{name: a, region: '440300', url: '{a.base}', key_file: b-pulls-a.key,"
+            " public_key: a.pub.pem}\n",
+            encoding="utf-8",
+        )
+        # A peers file is needed, and must be sound: exit 2 naming it.
+        broken = tmp_path / "broken-peers.yaml"
+        broken.write_text("peers:\n  - {name: a}\n", encoding="utf-8")
+        refused = subprocess.run(
+            [sys.executable, "-m", "api.cli", "serve", "--policy", str(bundle_b), "--callers",
+             str(callers_b), "--db", db_b, "--peers", str(broken), "--pull-every", "1"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert refused.returncode == 2 and "broken-peers.yaml" in refused.stderr, refused.stderr
+
+        b = _serve(tmp_path, "b", db_b, bundle_b, callers_b,
+                   ["--peers", str(peers), "--pull-every", "1"])  # fmt: skip
+        try:
+            entry = _register(a.base, PERSON, "dishonest_judgment_debtor", "(2026)粤0106执3号")
+            deadline = time.monotonic() + 60
+            hits: list[dict[str, Any]] = []
+            while not hits and time.monotonic() < deadline:
+                time.sleep(0.5)
+                hits = _check(b.base, PERSON)["hits"]
+            assert hits and hits[0]["origin"]["entry_id"] == entry["id"], b.tail()
+        finally:
+            b.stop()
+    finally:
+        a.stop()
