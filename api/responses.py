@@ -353,8 +353,6 @@ class ExchangeRecord(Answer):
     prev_hash: str
     hash: str
     list: str | None = Field(default=None, description="the entry's list (exported records)")
-    leaf_index: int | None = None
-    audit_path: builtins.list[str] | None = None
     event: ExchangeEvent | None = Field(
         default=None, description="only for an entry event of an exportable list"
     )
@@ -370,6 +368,9 @@ class ExchangePage(Answer):
     more: bool
     checkpoint: Checkpoint
     consistency: list[str]
+    range_proof: list[str] = Field(
+        description="subtree hashes outside the page's leaves, rebuilding the checkpoint's root"
+    )
     exports: list[str]
     records: list[ExchangeRecord]
 

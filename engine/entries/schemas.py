@@ -107,6 +107,7 @@ class EntryOut(BaseModel):
     )
     origin: dict[str, Any] | None = Field(
         default=None,
+        exclude_if=lambda value: value is None,  # local entries keep their bytes
         description="only on an entry imported from a peer instance (docs/exchange.md): "
         "peer, region, key_id, entry_id, list and seq at the origin",
     )
