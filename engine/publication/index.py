@@ -13,11 +13,12 @@ or id is ever in it and no search can find a person by the parts the feed hides.
 - ``rows``: per published list, every entry of it ever seen in registration (``seq``) order,
   ``None`` where the entry is not active (revoked, repaired, under objection). Positions never
   move: a page walks them backwards from the cursor.
-- ``grams``: per list, each character and each pair of adjacent characters of the *folded*
-  shown names (NFKC, case folded: ``fold``) -> the ascending positions of the rows whose name
-  holds it. ``q`` of one character reads its posting list, a longer ``q`` the shortest posting
-  list of its pairs; every candidate is then checked with the plain substring test, so a stale
-  position (a renamed subject) or a pair match that is no substring never reaches an answer.
+- ``grams``: per list, each pair of adjacent characters (bigram) of the *folded* shown names
+  (NFKC, case folded: ``fold``) -> the ascending positions of the rows whose name holds it.
+  ``q`` of two characters or more reads the shortest posting list of its pairs; ``q`` of one
+  character walks the rows (a single character is mostly a common one: the page fills fast).
+  Every candidate is then checked with the plain substring test, so a stale position (a renamed
+  subject) or a pair match that is no substring never reaches an answer.
 - ``ids``: per list, shown id -> ascending positions.
 """
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import unicodedata
-from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,18 +55,43 @@ def shown_id_of(q: str) -> str | None:
 class PublicRow:
     """One entry as the feed shows it, with what ``q`` is compared with and its shown days."""
 
-    seq: int
-    entry_id: str
-    subject_id: str  # the whole id, never shown: the public report looks an org up by it
-    item: dict[str, Any]
-    folded_name: str  # fold(shown name)
+    entry: Entry
+    shown_name: str | None
     id_text: str  # the shown id
+    folded_name: str  # fold(shown name)
     first: int  # ordinal of the first day it is shown (effective_from)
     last: int | None  # ordinal of the last day it is shown; None: while in force, no end
+
+    @property
+    def seq(self) -> int:
+        return self.entry.registered_seq
+
+    @property
+    def subject_id(self) -> str:
+        """The whole id, never shown: the public report looks an org up by it."""
+        return self.entry.subject_id
 
     def shown_on(self, day: int) -> bool:
         """Whether the feed shows it on the day with ordinal ``day``."""
         return self.first <= day and (self.last is None or day <= self.last)
+
+    @property
+    def item(self) -> dict[str, Any]:
+        """The feed's item (built when answered: a page reads 20 rows of 200,000)."""
+        entry = self.entry
+        return {
+            "subject_name": self.shown_name,
+            "subject_id": self.id_text,
+            "subject_kind": entry.subject_kind.value,
+            "department": entry.department,
+            "doc_no": entry.doc_no,
+            "decided_on": entry.decided_on.isoformat(),
+            "effective_from": entry.effective_from.isoformat(),
+            "effective_to": (
+                None if entry.effective_to is None else entry.effective_to.isoformat()
+            ),
+            "reason": entry.reason,
+        }
 
 
 def public_row(state: State, entry: Entry, definition: ListDefinition) -> PublicRow:
@@ -77,30 +102,18 @@ def public_row(state: State, entry: Entry, definition: ListDefinition) -> Public
         shown_id, shown_name = mask_id(entry.subject_id), mask_name(name)
     else:
         shown_id, shown_name = mask_subject_id(entry.subject_id), name
-    item = {
-        "subject_name": shown_name,
-        "subject_id": shown_id,
-        "subject_kind": entry.subject_kind.value,
-        "department": entry.department,
-        "doc_no": entry.doc_no,
-        "decided_on": entry.decided_on.isoformat(),
-        "effective_from": entry.effective_from.isoformat(),
-        "effective_to": None if entry.effective_to is None else entry.effective_to.isoformat(),
-        "reason": entry.reason,
-    }
     first = entry.effective_from.toordinal()
-    ends = [] if entry.effective_to is None else [entry.effective_to.toordinal() - 1]
+    last = None if entry.effective_to is None else entry.effective_to.toordinal() - 1
     if definition.max_publicity_days is not None:
-        ends.append(first + definition.max_publicity_days)
+        ends = first + definition.max_publicity_days
+        last = ends if last is None else min(last, ends)
     return PublicRow(
-        seq=entry.registered_seq,
-        entry_id=entry.id,
-        subject_id=entry.subject_id,
-        item=item,
-        folded_name=fold(shown_name or ""),
+        entry=entry,
+        shown_name=shown_name,
         id_text=shown_id,
+        folded_name=fold(shown_name) if shown_name else "",
         first=first,
-        last=min(ends) if ends else None,
+        last=last,
     )
 
 
@@ -110,8 +123,8 @@ def row_matches(row: PublicRow, folded_q: str, shown_id: str | None) -> bool:
 
 
 def grams_of(folded: str) -> set[str]:
-    """Every character and every pair of adjacent characters of a folded name."""
-    return set(folded) | {folded[i : i + 2] for i in range(len(folded) - 1)}
+    """Every pair of adjacent characters of a folded name."""
+    return {folded[i : i + 2] for i in range(len(folded) - 1)}
 
 
 def publication_terms(lists: Mapping[str, ListDefinition]) -> tuple[tuple[str, int | None], ...]:
@@ -119,10 +132,10 @@ def publication_terms(lists: Mapping[str, ListDefinition]) -> tuple[tuple[str, i
     return tuple((code, d.max_publicity_days) for code, d in lists.items() if d.published)
 
 
-def _add(postings: dict[str, array[int]], key: str, position: int) -> None:
+def _add(postings: dict[str, list[int]], key: str, position: int) -> None:
     found = postings.get(key)
     if found is None:
-        postings[key] = array("q", (position,))
+        postings[key] = [position]
     elif found[-1] < position:
         found.append(position)
     else:
@@ -136,10 +149,10 @@ class ListIndex:
     """One published list's rows, name index and id index (see the module's docstring)."""
 
     definition: ListDefinition
-    seqs: array[int] = field(default_factory=lambda: array("q"))
+    seqs: list[int] = field(default_factory=list)
     rows: list[PublicRow | None] = field(default_factory=list)
-    grams: dict[str, array[int]] = field(default_factory=dict)
-    ids: dict[str, array[int]] = field(default_factory=dict)
+    grams: dict[str, list[int]] = field(default_factory=dict)
+    ids: dict[str, list[int]] = field(default_factory=dict)
 
     def put(self, position: int, row: PublicRow | None) -> None:
         """Set the row at ``position`` (None: not shown) and index what it shows."""
@@ -150,6 +163,28 @@ class ListIndex:
             _add(self.grams, gram, position)
         _add(self.ids, row.id_text, position)
 
+    def index_all(self) -> None:
+        """Index every row (a new index: positions ascend, so postings only grow at the end)."""
+        grams: dict[str, list[int]] = {}
+        ids: dict[str, list[int]] = {}
+        get_gram, get_id = grams.get, ids.get
+        for position, row in enumerate(self.rows):
+            if row is None:
+                continue
+            name = row.folded_name
+            for gram in {name[i : i + 2] for i in range(len(name) - 1)}:
+                found = get_gram(gram)
+                if found is None:
+                    grams[gram] = [position]
+                else:
+                    found.append(position)
+            found = get_id(row.id_text)
+            if found is None:
+                ids[row.id_text] = [position]
+            else:
+                found.append(position)
+        self.grams, self.ids = grams, ids
+
     def append(self, seq: int, row: PublicRow | None) -> int:
         self.seqs.append(seq)
         self.rows.append(None)
@@ -158,11 +193,9 @@ class ListIndex:
 
     def candidates(self, folded_q: str, shown_id: str | None, below: int) -> Iterator[int]:
         """Positions below ``below``, descending, that may match ``q`` (a superset)."""
-        sources: list[array[int] | range] = []
-        if len(folded_q) == 0:
+        sources: list[list[int] | range] = []
+        if len(folded_q) < 2:  # no pair to look up: every row is a candidate
             sources.append(range(below))
-        elif len(folded_q) == 1:
-            sources.append(self.grams.get(folded_q, array("q")))
         else:
             pairs = {folded_q[i : i + 2] for i in range(len(folded_q) - 1)}
             lists = [self.grams.get(pair) for pair in pairs]
@@ -182,7 +215,7 @@ class ListIndex:
                 previous = position
 
 
-def _descending(source: array[int] | range, below: int) -> Iterator[int]:
+def _descending(source: list[int] | range, below: int) -> Iterator[int]:
     for at in range(bisect_left(source, below) - 1, -1, -1):
         yield source[at]
 
@@ -207,7 +240,12 @@ class FeedIndex:
         # Outside the lock: writes go on meanwhile, and ``refresh`` applies what they changed
         # (names are read as they are now, which the refresh would read too).
         for entry in entries:
-            self._register(entry)
+            list_index = self.lists[entry.list]
+            self.where[entry.id] = (entry.list, len(list_index.rows))
+            list_index.seqs.append(entry.registered_seq)
+            list_index.rows.append(self._row(entry, list_index))
+        for list_index in self.lists.values():
+            list_index.index_all()
 
     @classmethod
     def build(cls, state: State, lists: Mapping[str, ListDefinition]) -> FeedIndex:
