@@ -36,6 +36,7 @@ from engine import logging as logging_setup
 from engine.registry.identifiers import org_code_check_char, ric_check_char, uscc_check_char
 from engine.service import Service
 from engine.settings import Settings
+from engine.timing import china_today
 from tests.api.conftest import auth, write_callers
 from tests.conftest import CONTRACT_BUNDLE
 
@@ -133,7 +134,7 @@ def load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def city(db: str, data: Path, samples: int, seed: int) -> None:
+def city(db: str, data: Path, samples: int, seed: int, renames: int) -> None:
     """Every issue-15 read at city scale (see the module's docstring)."""
     rng = random.Random(seed)
     logging_setup.configure(log_format="console", level="warning")
@@ -143,7 +144,13 @@ def city(db: str, data: Path, samples: int, seed: int) -> None:
         for line in handle:
             row = json.loads(line)
             listed.setdefault(row["list"], []).append(row)
-    djd = listed["dishonest_judgment_debtor"]
+    today = china_today().isoformat()
+    djd = [  # shown today (the list has no max_publicity_days: while in force)
+        row
+        for row in listed["dishonest_judgment_debtor"]
+        if row.get("effective_from", row["decided_on"]) <= today
+        and (row.get("effective_to") is None or today < row["effective_to"])
+    ]
     picked = rng.sample(djd, samples)
     wanted = {row["subject_id"] for row in picked}
     names: dict[str, str] = {}
@@ -170,6 +177,16 @@ def city(db: str, data: Path, samples: int, seed: int) -> None:
     print("| read | n | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")
     with TestClient(app) as client:
+        # Settle first: on a first start the verifiable logs are built from the whole event log
+        # (engine/verifiable) and hold SQLite's write lock in turns, which every public request
+        # (its rate-limit upsert) waits for. Timed apart: it is no cost of the feed.
+        started = time.perf_counter()
+        while True:
+            began = time.perf_counter()
+            client.get("/public/v1/lists")
+            if time.perf_counter() - began < 0.05:
+                break
+        print(f"settling after start (first public answers): {time.perf_counter() - started:.1f} s")
         lists = [row["list"] for row in client.get("/public/v1/lists").json()]
         counts = {row["list"]: row["entries"] for row in client.get("/public/v1/lists").json()}
         print(f"<!-- published lists and rows shown today: {counts} -->")
@@ -240,7 +257,7 @@ def city(db: str, data: Path, samples: int, seed: int) -> None:
         # A write, then the feed: the index applies the change instead of a pass.
         registrar = {"Authorization": "Bearer demo-registrar"}
         after: list[float] = []
-        for i, subject_id in enumerate(orgs[:50]):
+        for i, subject_id in enumerate(orgs[:renames]):
             renamed = f"{names.get(subject_id, '示例')}(更名{i})"
             answer = client.post("/v1/subjects", headers=registrar, json=[
                 {"id": subject_id, "kind": "org", "name": renamed}])  # fmt: skip
@@ -257,8 +274,9 @@ if __name__ == "__main__":
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "out" / "data-city")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--renames", type=int, default=50, help="writes, each then a feed read")
     args = parser.parse_args()
     if args.db:
-        city(args.db, args.data, args.samples, args.seed)
+        city(args.db, args.data, args.samples, args.seed, args.renames)
     else:
         main(args.n)
