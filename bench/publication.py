@@ -257,12 +257,18 @@ def city(db: str, data: Path, samples: int, seed: int, renames: int) -> None:
         # A write, then the feed: the index applies the change instead of a pass.
         registrar = {"Authorization": "Bearer demo-registrar"}
         after: list[float] = []
+        writes: list[float] = []
+        token = time.strftime("%H%M%S")
         for i, subject_id in enumerate(orgs[:renames]):
-            renamed = f"{names.get(subject_id, '示例')}(更名{i})"
+            renamed = f"{names.get(subject_id, '示例')}(更名{token}-{i})"  # new every run
+            began = time.perf_counter()
             answer = client.post("/v1/subjects", headers=registrar, json=[
                 {"id": subject_id, "kind": "org", "name": renamed}])  # fmt: skip
             assert answer.status_code == 200, answer.text[:300]
+            writes.append((time.perf_counter() - began) * 1000)
+            assert answer.json()["updated"] == 1, answer.text
             after += sweep(client, [one("dishonest_judgment_debtor", q=renamed)], nonempty)
+        print(f"| the rename itself (`POST /v1/subjects`, one org) | {figures(writes)} |")
         print(f"| feed q = new name, right after each rename (a write) | {figures(after)} |")
     print(f"load average after: {load()}")
 
