@@ -250,9 +250,11 @@ class FeedIndex:
     @classmethod
     def build(cls, state: State, lists: Mapping[str, ListDefinition]) -> FeedIndex:
         """A new index of ``state``, caught up with every change made while it was built."""
-        index = cls(state, lists)
-        index.refresh(lists)
-        return index
+        while True:
+            index = cls(state, lists)
+            if index.current(state, lists):  # else more changed meanwhile than the state keeps
+                index.refresh(lists)
+                return index
 
     def current(self, state: State, lists: Mapping[str, ListDefinition]) -> bool:
         """Whether ``refresh`` can bring this index to ``state`` (else: build a new one)."""
