@@ -162,6 +162,7 @@ def test_bad_public_input_is_a_clear_error(running: Running) -> None:
         answer = client.get(FEED, params=params)
         assert answer.status_code == 422, params
         assert answer.json()["error"]["code"] == "invalid_request"
+        assert next(iter(params)) in str(answer.json()["error"]["details"]), answer.json()
     for path in ("/public/v1/orgs/x%00y/report", "/public/v1/orgs/" + "9" * 60 + "/report",
                  "/public/v1/lists/%00/entries", "/public/v1/orgs/<b>/report"):  # fmt: skip
         assert client.get(path).status_code in (404, 422), path
