@@ -22,6 +22,7 @@ background when the app starts (``warm``), or by the first request that needs it
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 import time
 import weakref
@@ -85,6 +86,9 @@ def warm(service: Service) -> None:
         service.catch_up()
         with _LOCK:
             _index(service)
+        # A million long-lived rows and postings: out of the cyclic GC's sight, as the state
+        # is (``Service.start``), or a full collection walks them all in some request.
+        gc.freeze()
     except Exception as error:  # a start without a policy or database: the first request retries
         log.warning("publication.feed_not_built", error=repr(error))
 
