@@ -49,7 +49,11 @@ _LOCK = threading.Lock()
 
 
 def in_publicity(entry: Entry, definition: ListDefinition, today: dt.date) -> bool:
-    """In force today and not past the list's ``max_publicity_days`` from ``effective_from``."""
+    """In force today and not past the list's ``max_publicity_days`` from ``effective_from``.
+
+    The rule as a plain test of one entry; the index decides it with two integer comparisons
+    (``PublicRow.shown_on``), and tests/engine/publication/test_feed_index.py checks that both
+    give the same feed."""
     if not entry.in_force(today):
         return False
     if definition.max_publicity_days is None:
