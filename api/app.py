@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,7 @@ from api.routers import (
     verifiable,
 )
 from api.routers import impact as policy_impact
+from engine import publication
 from engine.service import Service
 
 DESCRIPTION = """
@@ -45,7 +47,12 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
         service.verifiable.start()  # Merkle trees and checkpoints, off the check path
         if service.puller is not None:
             service.puller.start()  # jrp serve --pull-every (docs/exchange.md)
+        # The public feed's index (seconds at city scale), off the request path: a feed
+        # request that comes before it is built waits for it (engine/publication/feed.py).
+        warming = threading.Thread(target=publication.warm, args=(service,), daemon=True)
+        warming.start()
         yield
+        warming.join()  # before the service closes under it
         service.close()
 
     app = FastAPI(

@@ -6,6 +6,7 @@ from engine.publication.feed import (
     list_entries,
     public_entries_of,
     published_lists,
+    warm,
 )
 from engine.publication.ratelimit import admit_public
 from engine.publication.timeliness import publication_stats
@@ -18,4 +19,5 @@ __all__ = [
     "public_entries_of",
     "publication_stats",
     "published_lists",
+    "warm",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeAlias
@@ -32,6 +33,10 @@ STATUS_AFTER: dict[str, EntryStatus] = {
 def status_after_resolution(outcome: str) -> EntryStatus:
     """An upheld objection revokes the entry; a rejected or corrected one makes it active."""
     return EntryStatus.revoked if outcome == "upheld" else EntryStatus.active
+
+
+CHANGES_KEPT = 50_000
+"""How many recent changes ``State.changes`` keeps (readers further behind rebuild)."""
 
 
 def _day(value: Any) -> dt.date | None:
@@ -57,6 +62,18 @@ class State:
         self.exchange_cursors: dict[str, dict[str, Any]] = {}
         # Serialises apply against readers that need one consistent position (checks).
         self.lock = threading.RLock()
+        # The latest changes to what an entry shows, oldest first: (seq, "entry", entry id)
+        # for a registration or status change, (seq, "subject", id) when a subject with
+        # entries is upserted (its name may have changed), (seq, "policy", version). Derived
+        # views (the public feed's index) apply these instead of a pass over every entry; a
+        # reader whose position is below ``changes_complete_after`` must rebuild instead.
+        self.changes: deque[tuple[int, str, str]] = deque(maxlen=CHANGES_KEPT)
+        self.changes_complete_after = 0
+
+    def _changed(self, seq: int, kind: str, key: str) -> None:
+        if len(self.changes) == self.changes.maxlen:
+            self.changes_complete_after = self.changes[0][0]  # about to be dropped
+        self.changes.append((seq, kind, key))
 
     def apply(self, seq: int, event_type: str, payload: Mapping[str, Any]) -> None:
         """Apply one event; an event at or below ``self.seq`` was applied already and is skipped."""
@@ -99,13 +116,15 @@ class State:
 
     # --- handlers ------------------------------------------------------------------------
 
-    def _subject_upserted(self, _seq: int, payload: Mapping[str, Any]) -> None:
+    def _subject_upserted(self, seq: int, payload: Mapping[str, Any]) -> None:
         self.subjects[payload["id"]] = Subject(
             id=payload["id"],
             kind=SubjectKind(payload["kind"]),
             name=payload.get("name"),
             region=payload.get("region"),
         )
+        if payload["id"] in self.entries_by_subject:
+            self._changed(seq, "subject", payload["id"])
 
     def _relation_recorded(self, _seq: int, payload: Mapping[str, Any]) -> None:
         end = payload.get("end")
@@ -121,6 +140,7 @@ class State:
         entry = Entry.from_payload(payload["entry"], seq=seq)
         self.entries[entry.id] = entry
         self.entries_by_subject.setdefault(entry.subject_id, []).append(entry.id)
+        self._changed(seq, "entry", entry.id)
 
     def _entry_imported(self, seq: int, payload: Mapping[str, Any]) -> None:
         entry = Entry.from_payload(payload["entry"], seq=seq)
@@ -176,6 +196,7 @@ class State:
             status = STATUS_AFTER[event_type]
             changes["ended_on"] = _day(payload.get("on"))
         self.entries[entry.id] = replace(entry, status=status, **changes)
+        self._changed(seq, "entry", entry.id)
 
     def _commitment_recorded(self, seq: int, payload: Mapping[str, Any]) -> None:
         commitment = Commitment.from_payload(payload["commitment"], seq=seq)
@@ -197,8 +218,9 @@ class State:
         )
         self.commitments[commitment.id] = replace(commitment, breach=breach)
 
-    def _policy_loaded(self, _seq: int, payload: Mapping[str, Any]) -> None:
+    def _policy_loaded(self, seq: int, payload: Mapping[str, Any]) -> None:
         self.policy_version = payload["version"]
+        self._changed(seq, "policy", payload["version"])
 
 
 # What ``State.apply`` calls for one event type: the state, the event's seq, its payload.

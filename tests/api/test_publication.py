@@ -162,9 +162,28 @@ def test_bad_public_input_is_a_clear_error(running: Running) -> None:
         answer = client.get(FEED, params=params)
         assert answer.status_code == 422, params
         assert answer.json()["error"]["code"] == "invalid_request"
+        assert next(iter(params)) in str(answer.json()["error"]["details"]), answer.json()
     for path in ("/public/v1/orgs/x%00y/report", "/public/v1/orgs/" + "9" * 60 + "/report",
                  "/public/v1/lists/%00/entries", "/public/v1/orgs/<b>/report"):  # fmt: skip
         assert client.get(path).status_code in (404, 422), path
+
+
+def test_q_is_compared_folded_and_follows_new_names(running: Running) -> None:
+    """NFKC and case folding (full width, case), a rename found by its new name at once."""
+    client = running.client
+    company = org(20)
+    named = {"id": company, "kind": "org", "name": "广州ABC科技有限公司"}
+    client.post("/v1/subjects", json=[named], headers=auth("registrar"))
+    register(running, djd(company, doc_no="(2025)粤01执20号"))
+    for q in ("abc", "ＡＢＣ", "ａｂｃ科技", " Abc "):
+        assert names(client.get(FEED, params={"q": q}).json()) == ["广州ABC科技有限公司"], q
+    for q in ("abd", "ABC有限", "😀", ".*", "(", "a" * 200):
+        assert client.get(FEED, params={"q": q}).json()["items"] == [], q
+    renamed = {**named, "name": "广州新名有限公司"}
+    client.post("/v1/subjects", json=[renamed], headers=auth("registrar"))
+    assert client.get(FEED, params={"q": "ABC"}).json()["items"] == []
+    assert names(client.get(FEED, params={"q": "新名"}).json()) == ["广州新名有限公司"]
+    assert client.get("/public/v1/lists").json()[0]["entries"] == 1
 
 
 def test_pages_follow_the_cursor(running: Running) -> None:
