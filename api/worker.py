@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import load_callers
+from api.limits import Limits
 from engine import logging as logging_setup
 from engine.errors import ConfigurationError
 from engine.service import Service
@@ -19,4 +20,5 @@ def create_worker_app() -> FastAPI:
     if settings.callers is None:
         raise ConfigurationError("JRP_CALLERS is not set for the worker")
     service = Service.start(settings)
-    return create_app(service, load_callers(settings.callers, service.policy.bundle.vocabulary))
+    callers = load_callers(settings.callers, service.policy.bundle.vocabulary)
+    return create_app(service, callers, limits=Limits.of(settings))

@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     public_rate: int = Field(
         default=60, ge=1, le=1_000_000, description="public requests per minute per address"
     )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="largest request body (413 beyond)",
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="seconds a request body may stall (408 beyond)"
+    )
+    header_timeout: float = Field(
+        default=10.0, gt=0, le=3600, description="seconds a client may take to send its headers"
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -16,6 +16,7 @@ from api.auth import load_callers
 from api.cli.common import fail, print_policy_problems, require_database, settings_from
 from api.cli.signing import demo_signing_key
 from api.demo import DEMO_CALLERS, announce
+from api.limits import Limits
 from engine import logging as logging_setup
 from engine.errors import ConfigurationError, InvalidPolicy
 from engine.settings import Settings
@@ -83,7 +84,7 @@ def serve(
 
         service.snapshot_if_behind()
         uvicorn.run(
-            create_app(service, registry),
+            create_app(service, registry, limits=Limits.of(settings)),
             host=settings.host,
             port=settings.port,
             log_config=None,
