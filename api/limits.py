@@ -99,7 +99,10 @@ def _content_length(scope: Scope) -> int | None:
 
 
 def _fields_with_nul(scope: Scope) -> Iterator[str]:
-    """The path parameters and query parameters whose text holds NUL."""
+    """The path parameters, query parameters and headers whose text holds NUL."""
+    for name, value in scope.get("headers", ()):
+        if b"\x00" in value or b"\x00" in name:
+            yield name.decode("latin-1").replace("\x00", "") or "headers"
     path: str = scope.get("path", "")
     if "\x00" in path:
         yield from _path_parameters_with_nul(scope, path)

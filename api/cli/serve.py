@@ -59,9 +59,9 @@ def serve(
         signing_key=signing_key, accept_truncated_log=accept_truncated_log,
     )  # fmt: skip
     require_database(settings.db)
+    logging_setup.configure(log_format=settings.log_format, level=settings.log_level)
     if settings.demo and settings.signing_key is None:
         settings.signing_key = demo_signing_key(settings.db)
-    logging_setup.configure(log_format=settings.log_format, level=settings.log_level)
     callers_file = settings.callers or (DEMO_CALLERS if settings.demo else None)
     if callers_file is None:
         fail("no callers configured: pass --callers FILE (or --demo to try the service)")
