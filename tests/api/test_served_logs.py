@@ -62,4 +62,5 @@ def test_a_served_instance_logs_json_lines_without_personal_ids(tmp_path: Path) 
         assert PERSON not in line, line
     events = [json.loads(line)["event"] for line in lines]
     assert "request.handled" in events
+    assert "client_disconnected" in events  # the half-sent body: not a 500
     assert any("Started server process" in event for event in events)  # uvicorn's own lines
