@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import console, errors, openapi
 from api.auth import CallerRegistry
+from api.limits import InputGuard, Limits
 from api.request_log import RequestLogMiddleware
 from api.routers import (
     checks,
@@ -39,8 +40,11 @@ decisions. Every `/v1` call needs `Authorization: Bearer <key>`; errors come as
 """
 
 
-def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
-    """An app serving ``service`` to ``callers``; the caller owns the service's lifetime."""
+def create_app(
+    service: Service, callers: CallerRegistry, *, limits: Limits | None = None
+) -> FastAPI:
+    """An app serving ``service`` to ``callers`` within ``limits`` (default: the settings'
+    defaults); the caller owns the service's lifetime."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +71,8 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.state.service = service
     app.state.callers = callers
     errors.install(app)
+    # Inside the request log, which logs what the guard refuses too.
+    app.add_middleware(InputGuard, limits=limits or Limits())
     app.add_middleware(RequestLogMiddleware)
     # Checks first: routes are matched in order, and checks are most of the traffic.
     first = (checks, decisions, health, policy, policy_impact, registry, grades, entries, replay)

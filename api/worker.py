@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import load_callers
+from api.limits import Limits
 from engine import logging as logging_setup
 from engine.errors import ConfigurationError
 from engine.exchange.schedule import attach_puller
@@ -21,4 +22,5 @@ def create_worker_app() -> FastAPI:
         raise ConfigurationError("JRP_CALLERS is not set for the worker")
     service = Service.start(settings)
     attach_puller(service, settings)
-    return create_app(service, load_callers(settings.callers, service.policy.bundle.vocabulary))
+    callers = load_callers(settings.callers, service.policy.bundle.vocabulary)
+    return create_app(service, callers, limits=Limits.of(settings))

@@ -18,14 +18,15 @@ from measures.yaml_positions import InvalidBundle
 class Code(StrEnum):
     """Every error code the service answers with, by HTTP status."""
 
-    # 400/401/403/404/405/406/413/415: the HTTP layer's own refusals
+    # 400/401/403/404/405/406/408/413/415: the HTTP layer's own refusals
     bad_request = "bad_request"
     unauthorized = "unauthorized"
     forbidden = "forbidden"
     not_found = "not_found"
     method_not_allowed = "method_not_allowed"
     not_acceptable = "not_acceptable"
-    payload_too_large = "payload_too_large"
+    request_timeout = "request_timeout"
+    body_too_large = "body_too_large"
     unsupported_media_type = "unsupported_media_type"
     # 404: a named thing does not exist
     unknown_entry = "unknown_entry"
@@ -52,6 +53,8 @@ class Code(StrEnum):
     invalid_policy = "invalid_policy"
     # 429: too many requests from one client address (the public feed)
     rate_limited = "rate_limited"
+    # 499: logged (the client went away), never sent
+    client_disconnected = "client_disconnected"
     # 500/503
     internal_error = "internal_error"
     invalid_configuration = "invalid_configuration"
@@ -66,7 +69,8 @@ HTTP_STATUS_CODES: Mapping[int, Code] = {
     404: Code.not_found,
     405: Code.method_not_allowed,
     406: Code.not_acceptable,
-    413: Code.payload_too_large,
+    408: Code.request_timeout,
+    413: Code.body_too_large,
     415: Code.unsupported_media_type,
 }
 """The code of an HTTP refusal that no ``JrpError`` raised (routing, content negotiation)."""
@@ -146,6 +150,26 @@ class RateLimited(JrpError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, details=[{"retry_after": retry_after}])
         self.retry_after = retry_after
+
+
+class BodyTooLarge(JrpError):
+    """The request body is over ``JRP_MAX_BODY_BYTES`` (413); ``details`` give the limit."""
+
+    code = Code.body_too_large
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"request body over {limit} bytes (JRP_MAX_BODY_BYTES)",
+            details=[{"field": "body", "message": f"at most {limit} bytes"}],
+        )
+
+
+class RequestTimeout(JrpError):
+    """The client sent its body too slowly (408): no byte for ``JRP_BODY_TIMEOUT`` seconds."""
+
+    code = Code.request_timeout
+    status = 408
 
 
 class NotReady(JrpError):

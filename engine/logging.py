@@ -1,8 +1,17 @@
-"""structlog, configured once: JSON lines when not on a terminal, readable lines on one."""
+"""structlog, configured once: JSON lines when not on a terminal, readable lines on one.
+
+Every line goes through the same processors, whoever logs it: the service's own events
+(structlog), and the standard library's loggers (uvicorn's start, stop and crash reports,
+Alembic, Python warnings) through ``structlog.stdlib.ProcessorFormatter``. So a traceback is a
+field of a JSON event, never lines of plain text, and no line carries a person's full id:
+``subject_id``, ``person_id`` and ``org_id`` fields are masked, and so is any 18-digit
+citizen number inside any other text (an exception's message, a traceback).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal
@@ -11,15 +20,47 @@ import structlog
 
 from engine.registry.identifiers import mask_subject_id
 
+_ID_FIELDS = ("subject_id", "person_id", "org_id")
+_CITIZEN_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+"""An 18-character token that may be a 公民身份号码 (org codes with letters never match)."""
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every token that may be a citizen number masked (``110105********002X``);
+    all-digit org codes stay whole (``mask_subject_id``)."""
+    if len(text) < 18:
+        return text
+    return _CITIZEN_NUMBER.sub(lambda m: mask_subject_id(m.group()), text)
+
+
+def _masked(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if depth < 4 and isinstance(value, dict):
+        return {k: _masked(v, depth + 1) for k, v in value.items()}
+    if depth < 4 and isinstance(value, list | tuple):
+        return [_masked(v, depth + 1) for v in value]
+    return value
+
 
 def _mask_personal_ids(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     # Citizen ids are personal information (PIPL): never write them to application logs.
-    for key in ("subject_id", "person_id", "org_id"):
-        value = event_dict.get(key)
-        if isinstance(value, str):
+    for key, value in event_dict.items():
+        if key in _ID_FIELDS and isinstance(value, str):
             event_dict[key] = mask_subject_id(value)
+        elif key != "_record":
+            event_dict[key] = _masked(value)
+    return event_dict
+
+
+def _logger_name(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    record = event_dict.get("_record")
+    if record is not None:
+        event_dict.setdefault("logger", record.name)
     return event_dict
 
 
@@ -36,19 +77,37 @@ def configure(
         else structlog.dev.ConsoleRenderer()
     )
     numeric_level = logging.getLevelNamesMapping()[level.upper()]
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Tracebacks become a field (``exception``) before masking reads every field.
+        structlog.processors.format_exc_info,
+        _mask_personal_ids,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _mask_personal_ids,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric_level)
+    # uvicorn's loggers keep handlers of their own when it configured them: ours only.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        named = logging.getLogger(name)
+        named.handlers.clear()
+        named.propagate = True
+    logging.captureWarnings(True)
     # Alembic narrates every migration step at INFO; only its problems belong in service logs.
     logging.getLogger("alembic").setLevel(max(numeric_level, logging.WARNING))

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     pull_every: float | None = Field(
         default=None, ge=1, le=86_400, description="seconds between background pulls of the peers"
     )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="largest request body (413 beyond)",
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="seconds a request body may stall (408 beyond)"
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

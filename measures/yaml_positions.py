@@ -106,8 +106,19 @@ class YamlDocument:
     problems: list[Problem]
 
 
+MAX_FILE_BYTES = 1024 * 1024
+"""A policy file larger than this is refused, wherever it comes from (directory, upload,
+impact request); the shipped ones are under 20 KiB."""
+MAX_NODES = 200_000
+"""At most this many YAML nodes are built from one file, aliases expanded: an alias bomb
+stops here (well under a second and a few MB) instead of at ten nodes per character."""
+
+
 def read_yaml(path: str, raw: bytes) -> YamlDocument:
-    """Parse one file's bytes; problems (encoding, syntax, duplicate keys) come back located."""
+    """Parse one file's bytes; problems (encoding, syntax, duplicate keys, size, alias bombs)
+    come back located."""
+    if len(raw) > MAX_FILE_BYTES:
+        return _broken(path, 1, f"file too large: {len(raw)} bytes; at most {MAX_FILE_BYTES}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -138,7 +149,8 @@ def _parse(path: str, text: str) -> YamlDocument:
     loader = PolicyLoader(text)
     try:
         node = loader.get_single_node()
-        builder = _Builder(loader, path, max_nodes=MAX_NODES_PER_CHARACTER * len(text) + 10_000)
+        budget = min(MAX_NODES_PER_CHARACTER * len(text) + 10_000, MAX_NODES)
+        builder = _Builder(loader, path, max_nodes=budget)
         try:
             data = None if node is None else builder.build(node, ())
         except _TooManyNodes:

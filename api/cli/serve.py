@@ -22,6 +22,7 @@ from api.cli.common import (
 )
 from api.cli.signing import demo_signing_key
 from api.demo import DEMO_CALLERS, announce
+from api.limits import Limits
 from engine import logging as logging_setup
 from engine.errors import ConfigurationError, InvalidPolicy
 from engine.settings import Settings
@@ -72,9 +73,9 @@ def serve(
         pull_every=pull_every,
     )  # fmt: skip
     require_database(settings.db)
+    logging_setup.configure(log_format=settings.log_format, level=settings.log_level)
     if settings.demo and settings.signing_key is None:
         settings.signing_key = demo_signing_key(settings.db)
-    logging_setup.configure(log_format=settings.log_format, level=settings.log_level)
     callers_file = settings.callers or (DEMO_CALLERS if settings.demo else None)
     if callers_file is None:
         fail("no callers configured: pass --callers FILE (or --demo to try the service)")
@@ -102,7 +103,7 @@ def serve(
 
         service.snapshot_if_behind()
         uvicorn.run(
-            create_app(service, registry),
+            create_app(service, registry, limits=Limits.of(settings)),
             host=settings.host,
             port=settings.port,
             log_config=None,

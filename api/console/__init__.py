@@ -13,13 +13,19 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.console import docs, pages, publication, warnings
-from api.console.frame import HERE, STATIC_URL
+from api.console.frame import HERE, STATIC_URL, LoginRequired, to_login
 from api.console.session import SessionCodec, secret_from_environment
 
 
 def install(app: FastAPI, *, secret: bytes | None = None) -> None:
     """Serve the console and the docs from ``app`` (secret: ``JRP_CONSOLE_SECRET`` by default)."""
     app.state.console_sessions = SessionCodec(secret or secret_from_environment())
+
+    async def login_required(_request: object, _exc: Exception) -> RedirectResponse:
+        # Pages catch it themselves (ConsoleRoute); this catches any console route that does not.
+        return to_login()
+
+    app.add_exception_handler(LoginRequired, login_required)
     app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="console-static")
     app.include_router(docs.router)
 

@@ -28,7 +28,9 @@ from pydantic import ValidationError
 
 from api.auth import Role
 from api.deps import authorize
+from api.errors import unparsable_json
 from engine import checks
+from engine.errors import InvalidRequest
 from engine.service import Service
 
 router = APIRouter(tags=["checks"])
@@ -74,11 +76,11 @@ def _check_request(request: Request, body: bytes) -> checks.CheckRequest:
             [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
               "input": {}, "ctx": {"error": exc.msg}}]
         ) from None  # fmt: skip
-    except UnicodeDecodeError as exc:
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body", exc.start), "msg": "JSON decode error",
-              "input": {}, "ctx": {"error": "not UTF-8 text"}}]
-        ) from None  # fmt: skip
+    except (ValueError, RecursionError) as exc:  # not UTF-8, nested too deep, 4,301+ digits
+        raise InvalidRequest(
+            "request validation failed",
+            details=[{"field": "body", "message": unparsable_json(exc)}],
+        ) from None
     try:
         return checks.CheckRequest.model_validate(data)
     except ValidationError as exc:

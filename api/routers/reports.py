@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 from api.auth import Caller, Role
 from api.deps import Auditor, ServiceDep, require
 from engine import graphmap, publication, reports
+from engine.timing import IsoDate
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -84,8 +84,8 @@ def get_graph(
 def get_publication_stats(
     service: ServiceDep,
     _caller: Auditor,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    since: IsoDate | None = None,
+    until: IsoDate | None = None,
 ) -> dict[str, Any]:
     """Auditor. Entries registered between `since` and `until` (China dates, both included):
     per department and month, `registered`, `late` (more than `publication_working_days`

@@ -29,6 +29,7 @@ from engine.policy.runtime import PolicyRuntime
 from engine.policy.versions import compile_policy
 from engine.state import State
 from engine.timing import china_today
+from measures import yaml_positions
 from measures.bundle import Bundle
 from measures.schema import Effect, ListKind
 from measures.yaml_positions import InvalidBundle, Problem
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-MAX_FILE_BYTES = 1024 * 1024
-"""An uploaded bundle file larger than this is refused (the shipped ones are under 20 KiB)."""
+MAX_FILE_BYTES = yaml_positions.MAX_FILE_BYTES
+"""An uploaded bundle file larger than this is refused (the reader's one limit)."""
 
 MAX_FILES = 1000
 

@@ -19,7 +19,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``.
+    """An engine for ``url``; its errors never show SQL parameters (ids: personal data).
 
     PostgreSQL connection settings (a ``search_path`` for isolation, say) go in the URL
     (``?options=-csearch_path%3Dname``), not in ``connect_args``: the connections opened
@@ -28,10 +28,12 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # FastAPI serves sync handlers from a thread pool; SQLite connections are then shared
         # across threads, which is safe with one connection per session (SQLAlchemy's pool).
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -1,0 +1,66 @@
+"""A served instance (real uvicorn child process) driven with bad input: every line of its
+whole output is a JSON event, and none carries a person's full id."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+
+from api.demo import DEMO_CALLERS
+from tests.serving import ServeProcess
+
+PERSON = "440106198001010115"  # 张示例 (demo data)
+KEY = {"Authorization": "Bearer demo-auditor"}
+CHECK = {"Authorization": "Bearer demo-finance", "Content-Type": "application/json"}
+
+
+def _drive(base: str) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        assert client.get(f"/v1/subjects/{PERSON}", headers=KEY).status_code == 200
+        check = {"subject_id": PERSON, "matter": "government_procurement"}
+        assert client.post("/v1/checks", json=check, headers=CHECK).status_code == 200
+        assert (
+            client.get("/v1/decisions", params={"subject_id": "\x00"}, headers=KEY).status_code
+            == 422
+        )
+        assert client.get("/v1/decisions/%00", headers=KEY).status_code == 422
+        deep = b"[" * 5000 + b"]" * 5000
+        assert client.post("/v1/checks", content=deep, headers=CHECK).status_code == 422
+        assert client.post("/v1/checks", content=b"\xff", headers=CHECK).status_code == 422
+        big = b'{"subject_id": "' + b"1" * (9 * 1024 * 1024) + b'"}'
+        assert client.post("/v1/checks", content=big, headers=CHECK).status_code == 413
+        unknown = f"/v1/nothing/{PERSON}"
+        assert client.get(unknown, headers=KEY).status_code == 404
+        bad = {"subject_id": PERSON[:-1] + "0", "matter": "government_procurement"}
+        assert client.post("/v1/checks", json=bad, headers=CHECK).status_code == 422
+    # A client that sends half a body and goes away.
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/checks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-finance\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            + f'{{"subject_id": "{PERSON}"'.encode()
+        )
+
+
+def test_a_served_instance_logs_json_lines_without_personal_ids(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "api.cli", "serve", "--demo", "--callers", str(DEMO_CALLERS),
+               "--db", f"sqlite:///{tmp_path / 'jrp.db'}"]  # fmt: skip
+    with ServeProcess(command, log, env={"JRP_LOG_FORMAT": "json"}) as server:
+        server.wait_ready(timeout=120)
+        _drive(server.base)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 10
+    for line in lines:
+        event = json.loads(line)  # every line a JSON event
+        assert "event" in event, line
+        assert PERSON not in line, line
+    events = [json.loads(line)["event"] for line in lines]
+    assert "request.handled" in events
+    assert "client_disconnected" in events  # the half-sent body: not a 500
+    assert any("Started server process" in event for event in events)  # uvicorn's own lines
