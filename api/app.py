@@ -18,6 +18,7 @@ from api.routers import (
     entries,
     grades,
     health,
+    metrics,
     policy,
     public,
     registry,
@@ -26,6 +27,7 @@ from api.routers import (
     verifiable,
 )
 from api.routers import impact as policy_impact
+from engine import metrics as process_metrics
 from engine.service import Service
 
 DESCRIPTION = """
@@ -44,6 +46,7 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
         service.verifiable.start()  # Merkle trees and checkpoints, off the check path
         yield
         service.close()
+        process_metrics.process_stopped()  # its per-worker gauges leave later scrapes
 
     app = FastAPI(
         title="jrp",
@@ -59,7 +62,8 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestLogMiddleware)
     # Checks first: routes are matched in order, and checks are most of the traffic.
-    first = (checks, decisions, health, policy, policy_impact, registry, grades, entries, replay)
+    first = (checks, decisions, health, metrics, policy, policy_impact, registry, grades, entries,
+             replay)  # fmt: skip
     then = (credit_office, verifiable, public, reports, commitments)
     for module in first:
         app.include_router(module.router)

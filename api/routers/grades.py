@@ -13,7 +13,6 @@ from engine.grades.views import subject_grade_answer
 router = APIRouter(prefix="/v1", tags=["grades"])
 
 
-
 @router.get(
     "/subjects/{id}/grade",
     summary="A subject's credit score and grade at a date, with its breakdown",
