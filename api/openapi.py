@@ -85,6 +85,7 @@ SUCCESS: dict[str, Body] = {
     "GET /v1/subjects/{id}/report": r.CreditReport,
     "GET /v1/subjects/{id}/graph": r.RelationshipMap,
     "GET /v1/stats/publication": r.PublicationStats,
+    "GET /v1/subjects/{id}/grade": r.SubjectGrade,
 }
 """Each operation's success body."""
 
@@ -99,6 +100,13 @@ CONFLICTS = {
         "repair_too_early", "repair is possible from 2026-12-01"),
     "GET /v1/decisions/{decision_id}/proof": (
         "not_checkpointed", "no checkpoint contains this decision yet: retry in a few seconds"),
+    "POST /v1/commitments": (
+        "duplicate_commitment",
+        "commitment 5d0c6a7e is stored with the same subject_id, department and doc_no"),
+    "POST /v1/commitments/{commitment_id}/fulfilment": (
+        "invalid_state", "cannot fulfil a commitment that is breached (only active or overdue)"),
+    "POST /v1/commitments/{commitment_id}/breach": (
+        "invalid_state", "cannot breach a commitment that is fulfilled (only active or overdue)"),
 }  # fmt: skip
 """Operations that can answer 409, with an example code and message."""
 
@@ -108,6 +116,7 @@ NOT_FOUND = {
     "id": ("unknown_subject", "no subject 91440101000010049A"),
     "version": ("unknown_policy_version", "no policy version 0000"),
     "list": ("unknown_list", "no published list named blacklist"),
+    "commitment_id": ("unknown_commitment", "no commitment 5d0c6a7e-0000-4000-8000-000000000000"),
 }
 """What a 404 names, by the path parameter that was not found."""
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.checks.explain import Explanation
+from engine.commitments.schemas import CommitmentOut
 from engine.entries.schemas import EntryOut
 from engine.registry.schemas import ReachingEntryOut, RelationView
 
@@ -68,11 +69,26 @@ class Hit(Answer):
     mandatory: bool
     implementing: list[str]
     legal_basis: str | None
-    entry_id: str
-    list: str
-    initiating_department: str
+    entry_id: str | None = Field(
+        description="null for a hit of a grade trigger or of a clean record (no stored entry)"
+    )
+    list: str | None
+    initiating_department: str | None
     via: dict[str, str] | None
     until: Date | None
+    grade: str | None = Field(default=None, description="only for a grade trigger's hit")
+    derivation_id: str | None = Field(
+        default=None, description="only for a hit of an absence derivation (a clean record)"
+    )
+
+
+class GradeSummary(Answer):
+    """The grade a check consulted (only when a grade trigger was evaluated)."""
+
+    model: str
+    score: int | float
+    grade: str
+    label: str
 
 
 class CheckAnswer(Answer):
@@ -91,6 +107,9 @@ class CheckAnswer(Answer):
     policy_version: str
     explanation: list[Explanation] | None = Field(
         default=None, description="only with ``explain: true``"
+    )
+    grade: GradeSummary | None = Field(
+        default=None, description="only when a grade trigger was consulted (docs/grades.md)"
     )
 
 
@@ -363,6 +382,14 @@ class DecisionsSummary(Answer):
     last_at: Time | None
 
 
+class ReportCommitment(CommitmentOut):
+    """A commitment as the report shows it: with its status and matter named."""
+
+    model_config = ConfigDict(extra="forbid")
+    status_name: str
+    matter_name: str
+
+
 class CreditReport(Answer):
     report_id: str
     generated_at: Time
@@ -378,6 +405,8 @@ class CreditReport(Answer):
     holdings: list[RelationView]
     holdings_total: int
     decisions: DecisionsSummary
+    commitments: list[ReportCommitment] = Field(description="信用承诺, at most 500")
+    commitments_total: int
     sha256: str
 
 
@@ -471,6 +500,54 @@ class PublicReport(Answer):
     entries: list[PublishedEntry]
     entries_total: int
     sha256: str
+
+
+# Credit grades (docs/grades.md)
+
+Number = int | float
+
+
+class GradeContribution(Answer):
+    """One entry's part in the score under one rule of the model."""
+
+    rule: str
+    entry_id: str
+    list: str
+    decided_on: Date
+    points: Number
+    factor: Number | None = Field(default=None, description="decay over time; absent: none")
+    applied: Number
+
+
+class CleanYears(Answer):
+    years: int
+    since: Date | None
+    latest_entry_id: str | None
+    points_per_year: Number
+    applied: Number
+
+
+class GradeBreakdown(Answer):
+    base: Number
+    deductions: list[GradeContribution]
+    bonuses: list[GradeContribution]
+    clean_years: CleanYears | None
+    unclamped: Number = Field(description="the score before clamping to the model's range")
+
+
+class SubjectGrade(Answer):
+    """A subject's score and grade at ``as_of`` under the grades model in force."""
+
+    subject_id: str = Field(description="masked for a person unless the role reads whole ids")
+    subject_kind: Literal["org", "person"]
+    as_of: Date
+    model: str
+    model_name: str
+    policy_version: str
+    score: Number
+    grade: str
+    label: str
+    breakdown: GradeBreakdown
 
 
 # Health

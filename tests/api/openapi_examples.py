@@ -201,6 +201,47 @@ def scenario() -> Scenario:
         query={"limit": 2},
     )
     yield Step("GET /public/v1/orgs/{id}/report", None, path={"id": ORG})
+    # Credit grades, commitments, early warning
+    yield Step("GET /v1/subjects/{id}/grade", "demo-auditor", path={"id": ORG},
+               query={"as_of": "2026-06-01"})  # fmt: skip
+    recorded = yield Step(
+        "POST /v1/commitments",
+        "demo-registrar",
+        body={"subject_id": "914401010000100575", "subject_kind": "org",
+              "matter": "market_access", "doc_no": "穗天市监容缺〔2026〕21号(示例)",
+              "content": "容缺受理变更登记:承诺 5 个工作日内补交股东会决议(示例)",
+              "made_on": "2026-06-01", "due_working_days": 5},
+        status=201,
+    )  # fmt: skip
+    kept = recorded["commitment"]["id"]
+    yield Step("GET /v1/commitments", "demo-credit-office",
+               query={"subject_id": "914401010000100575"})  # fmt: skip
+    yield Step("GET /v1/commitments/{commitment_id}", "demo-auditor", path={"commitment_id": kept})
+    yield Step(
+        "POST /v1/commitments/{commitment_id}/fulfilment",
+        "demo-registrar",
+        path={"commitment_id": kept},
+        body={"fulfilled_on": "2026-06-05", "note": "已按期补交(示例)"},
+    )
+    broken = yield Step(
+        "POST /v1/commitments",
+        "demo-registrar",
+        body={"subject_id": "914401010000100575", "subject_kind": "org",
+              "matter": "market_access", "doc_no": "穗天市监容缺〔2026〕22号(示例)",
+              "content": "容缺受理食品经营许可:承诺 10 个工作日内补交健康证明(示例)",
+              "made_on": "2026-06-01", "due_working_days": 10},
+        status=201,
+        record=False,
+    )  # fmt: skip
+    yield Step(
+        "POST /v1/commitments/{commitment_id}/breach",
+        "demo-registrar",
+        path={"commitment_id": broken["commitment"]["id"]},
+        body={"decided_on": "2026-06-20", "doc_no": "穗天市监违诺〔2026〕2号(示例)",
+              "reason": "承诺期限届满未补交健康证明,经催告仍未补交(示例)"},
+        status=201,
+    )  # fmt: skip
+    yield Step("GET /v1/warnings", "demo-credit-office", query={"within": 10})
     yield Step("GET /healthz", None)
     yield Step("GET /readyz", None)
 

@@ -212,7 +212,9 @@ def test_documented_401s_and_role_403s_are_what_the_service_answers(
                 if not message.startswith("this call needs the role "):
                     continue  # another department's entry: tested with the entries
                 roles = set(message.removeprefix("this call needs the role ").split(" or "))
-                outsider = next(k for k, held in DEMO_ROLES.items() if not held & roles)
+                outsider = next((k for k, held in DEMO_ROLES.items() if not held & roles), None)
+                if outsider is None:
+                    continue  # every demo key holds one of the roles (GET /v1/commitments)
                 headers = {"Authorization": f"Bearer {outsider}"}
             answer = demo.request(method, url, headers=headers, **send)
             assert answer.status_code == int(status), (key, answer.text)
