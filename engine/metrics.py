@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import values
+from prometheus_client import disable_created_metrics, values
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics import Counter, Gauge, Histogram
 from prometheus_client.registry import CollectorRegistry
@@ -129,6 +129,8 @@ def get() -> Metrics:
     if _metrics is None:
         if os.environ.get(MULTIPROC_ENV) and not multiprocess():
             values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+        # No ``*_created`` series: several workers never have them, so one worker neither.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         _metrics = Metrics()
     return _metrics
 

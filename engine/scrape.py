@@ -16,6 +16,10 @@ def scrape(service: Service) -> bytes:
     recorded = metrics.get()
     recorded.event_log_seq.set(max(head, service.state.seq))
     recorded.state_seq.set(service.state.seq)
+    if not metrics.multiprocess():
+        # Lists a reloaded policy no longer has leave the answer (the multi-process files
+        # cannot forget a label: there such a list keeps its last count, docs/api.md).
+        recorded.entries_in_force.clear()
     for item in lists:
         recorded.entries_in_force.labels(item["list"]).set(item["in_force"])
     return metrics.exposition()
