@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import console, errors, openapi
 from api.auth import CallerRegistry
+from api.fastpath import CheckFastPath
 from api.request_log import RequestLogMiddleware
 from api.routers import (
     checks,
@@ -60,6 +61,8 @@ def create_app(service: Service, callers: CallerRegistry) -> FastAPI:
     app.state.service = service
     app.state.callers = callers
     errors.install(app)
+    # Added first, so innermost: the request log (added next) still wraps every check.
+    app.add_middleware(CheckFastPath, fastapi_app=app, route=checks.route(), handler=checks.check)
     app.add_middleware(RequestLogMiddleware)
     # Checks first: routes are matched in order, and checks are most of the traffic.
     first = (checks, decisions, health, metrics, policy, policy_impact, registry, grades, entries,

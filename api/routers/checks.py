@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from api.auth import Role
@@ -55,6 +56,11 @@ async def check(request: Request) -> Response:
         service, request_body, caller=caller.name, department=caller.department
     )
     return Response(_json_bytes(stored.response), media_type="application/json")
+
+
+def route() -> APIRoute:
+    """This module's ``POST /v1/checks`` route (``api/fastpath.py`` dispatches to ``check``)."""
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.path == "/v1/checks")
 
 
 def _check_request(request: Request, body: bytes) -> checks.CheckRequest:
