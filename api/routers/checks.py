@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -105,4 +106,9 @@ def _is_json(content_type: str | None) -> bool:
 
 
 def _json_bytes(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The answer as compact UTF-8 JSON: orjson (a few µs less than ``json.dumps`` per
+    check), ``json.dumps`` for an integer past 64 bits, which orjson refuses."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
