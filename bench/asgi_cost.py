@@ -21,6 +21,7 @@ import asyncio
 import gc
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -42,7 +43,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--runs", type=int, default=4)
     args = parser.parse_args()
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="jrp-metrics-"))
+    made = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # metrics on, as in `jrp serve`
+        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jrp-metrics-")
 
     from api.app import create_app
     from api.auth import load_callers
@@ -118,6 +121,9 @@ def main() -> None:
         uvloop.run(run())
     except ImportError:
         asyncio.run(run())
+    finally:  # the app's lifespan closed the service
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     trivial, check = (statistics.median(results[k]) for k in ("trivial", "check"))
     print(
         json.dumps(
