@@ -236,7 +236,10 @@ class CheckpointRecord(SQLModel, table=True):
     """A (signed) tree head; ``timestamp`` as signed, ``last_seq``/``last_hash`` its last record."""
 
     __tablename__ = "checkpoint"
-    __table_args__ = (sa.Index("ix_checkpoint_log_id", "log", "id"),)
+    __table_args__ = (
+        sa.Index("ix_checkpoint_log_id", "log", "id"),
+        sa.Index("ix_checkpoint_log_size", "log", "size"),  # a proof at an explicit size
+    )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigSerial, primary_key=True))
     log: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
