@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import console, errors, openapi
 from api.auth import CallerRegistry
+from api.fastpath import CheckFastPath
 from api.limits import InputGuard, Limits
 from api.request_log import RequestLogMiddleware
 from api.routers import (
@@ -21,6 +22,7 @@ from api.routers import (
     exchange,
     grades,
     health,
+    metrics,
     policy,
     public,
     registry,
@@ -29,6 +31,7 @@ from api.routers import (
     verifiable,
 )
 from api.routers import impact as policy_impact
+from engine import metrics as process_metrics
 from engine import publication
 from engine.service import Service
 
@@ -58,6 +61,7 @@ def create_app(
         yield
         warming.join()  # before the service closes under it
         service.close()
+        process_metrics.process_stopped()  # its per-worker gauges leave later scrapes
 
     app = FastAPI(
         title="jrp",
@@ -71,11 +75,14 @@ def create_app(
     app.state.service = service
     app.state.callers = callers
     errors.install(app)
-    # Inside the request log, which logs what the guard refuses too.
+    # Added first, so innermost: the input guard and the request log (added next) still wrap
+    # every check; the guard sits inside the request log, which logs what it refuses too.
+    app.add_middleware(CheckFastPath, fastapi_app=app, route=checks.route(), handler=checks.check)
     app.add_middleware(InputGuard, limits=limits or Limits())
     app.add_middleware(RequestLogMiddleware)
     # Checks first: routes are matched in order, and checks are most of the traffic.
-    first = (checks, decisions, health, policy, policy_impact, registry, grades, entries, replay)
+    first = (checks, decisions, health, metrics, policy, policy_impact, registry, grades, entries,
+             replay)  # fmt: skip
     then = (credit_office, verifiable, public, reports, commitments, exchange)
     for module in first:
         app.include_router(module.router)

@@ -132,7 +132,7 @@ NOT_FOUND_OTHER = {
 }
 """Operations answering 404 without a path parameter (a query naming nothing, no key)."""
 
-NO_ERRORS = {"GET /healthz"}
+NO_ERRORS = {"GET /healthz", "GET /metrics"}
 """Operations that answer no error (``/readyz`` answers 503)."""
 
 ROLES_BY_HAND = {"POST /v1/checks": (Role.implementer,)}
@@ -151,7 +151,7 @@ FORBIDDEN_BY_ENGINE = {
 UNAVAILABLE = {"POST /v1/checks", "GET /readyz"}
 """Operations that answer 503 ``not_ready`` (stopping, no database, no policy)."""
 
-OPEN = {"GET /healthz", "GET /readyz", "GET /v1/audit/public-key"}
+OPEN = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/audit/public-key"}
 """Operations without a key (``/public/v1`` too)."""
 
 
@@ -296,11 +296,14 @@ def complete(schema: dict[str, Any], roles: dict[str, tuple[Role, ...]]) -> dict
             if key in SUCCESS:
                 content.setdefault("application/json", {})["schema"] = _body_schema(SUCCESS[key])
             for media, entry in content.items():
-                if media != "application/json":
+                if media.startswith("text/"):  # /metrics: the Prometheus text format
+                    entry["schema"] = {"type": "string"}
+                elif media != "application/json":
                     entry["schema"] = {"type": "string", "format": "binary"}
             answers.update(_errors(key, operation, roles.get(key, ()), components))
             if key in recorded:
-                _attach_examples(operation, content["application/json"], recorded[key])
+                shown = content.get("application/json") or next(iter(content.values()))
+                _attach_examples(operation, shown, recorded[key])
     return schema
 
 

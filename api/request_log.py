@@ -1,4 +1,5 @@
-"""One structured log line per request: method, path, status, duration, caller department."""
+"""One structured log line per request (method, path, status, duration, caller department),
+and its count in ``jrp_http_requests_total{route,status}`` (``engine.metrics``)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,24 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine import metrics
+
 log = structlog.get_logger("jrp.request")
 
 # An 18-character id in a path that matched no route (a 404) is masked like any personal id.
 _ID_IN_PATH = re.compile(r"(?<![0-9A-Za-z])(\d{6})\w{8}(\w{4})(?![0-9A-Za-z])")
 
 
+def route_template(scope: Scope) -> str | None:
+    """The matched route's template (``/v1/subjects/{subject_id}``); None when none matched."""
+    template = getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else None
+
+
 def logged_path(scope: Scope) -> str:
     """The route template (``/v1/subjects/{subject_id}``), never the ids a path carries."""
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    if isinstance(template, str):
+    template = route_template(scope)
+    if template is not None:
         return template
     return _ID_IN_PATH.sub(r"\1********\2", str(scope["path"]))
 
@@ -50,6 +58,7 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            metrics.get().request_handled(route_template(scope) or metrics.UNMATCHED_ROUTE, status)
             state = scope.get("state", {})
             log.info(
                 "request.handled",

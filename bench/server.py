@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from api.cli import metricsdir
 from api.cli.serve import WORKER_START_TIMEOUT
 from engine.decisions import DecisionDraft, StoredDecision
 from engine.decisions.writer import _prepare
@@ -71,6 +72,11 @@ def main() -> None:
         os.environ["JRP_POLICY"] = args.policy
     if args.no_decision_log:
         os.environ["JRP_BENCH_NO_DECISION_LOG"] = "1"
+    with metricsdir.metrics_directory():  # metrics on, as in `jrp serve`
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     uvicorn.run(
         "bench.server:create_bench_app",
         factory=True,

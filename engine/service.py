@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from engine import metrics
 from engine.decisions import DecisionLog
 from engine.errors import NotReady
 from engine.policy import storage as policy_store
@@ -219,6 +220,8 @@ class Service:
         with self.state.lock:
             for seq, event_type, payload in rows:
                 self.state.apply(seq, event_type, payload)
+            if rows:
+                metrics.get().state_seq.set(self.state.seq)
             if self.state.policy_version is None:
                 return
             # Compile a version another worker put in force now, and evaluate what entries
@@ -237,6 +240,10 @@ class Service:
                 self._prepared = runtime
 
     # --- lifecycle -------------------------------------------------------------------------
+
+    def log_head(self) -> int:
+        """The event log's last committed ``seq`` (one cheap query)."""
+        return self._head.seq()
 
     def ready(self) -> bool:
         """True when the database answers and a policy is in force."""

@@ -13,6 +13,7 @@ import typer
 import uvicorn
 
 from api.auth import load_callers
+from api.cli import metricsdir
 from api.cli.common import (
     EXIT_USAGE,
     fail,
@@ -74,9 +75,13 @@ def serve(
     )  # fmt: skip
     require_database(settings.db)
     logging_setup.configure(log_format=settings.log_format, level=settings.log_level)
+    with metricsdir.metrics_directory():  # before any metric exists (api/cli/metricsdir.py)
+        _serve(settings, callers_file=settings.callers or (DEMO_CALLERS if settings.demo else None))
+
+
+def _serve(settings: Settings, *, callers_file: Path | None) -> None:
     if settings.demo and settings.signing_key is None:
         settings.signing_key = demo_signing_key(settings.db)
-    callers_file = settings.callers or (DEMO_CALLERS if settings.demo else None)
     if callers_file is None:
         fail("no callers configured: pass --callers FILE (or --demo to try the service)")
     service = _start(settings)
@@ -115,6 +120,9 @@ def serve(
     # the state if the log had grown, so that every worker starts from it.
     service.snapshot_if_behind()
     service.close()
+    from engine import metrics
+
+    metrics.process_stopped()  # the supervisor serves nothing: no jrp_state_seq of its own
     # The supervisor serves nothing: give back the state (GBs at city scale) before it waits.
     del service, registry
     gc.unfreeze()

@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from api.auth import Role
@@ -57,6 +59,11 @@ async def check(request: Request) -> Response:
         service, request_body, caller=caller.name, department=caller.department
     )
     return Response(_json_bytes(stored.response), media_type="application/json")
+
+
+def route() -> APIRoute:
+    """This module's ``POST /v1/checks`` route (``api/fastpath.py`` dispatches to ``check``)."""
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.path == "/v1/checks")
 
 
 def _check_request(request: Request, body: bytes) -> checks.CheckRequest:
@@ -101,4 +108,9 @@ def _is_json(content_type: str | None) -> bool:
 
 
 def _json_bytes(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The answer as compact UTF-8 JSON: orjson (a few µs less than ``json.dumps`` per
+    check), ``json.dumps`` for an integer past 64 bits, which orjson refuses."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

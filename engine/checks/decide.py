@@ -9,9 +9,11 @@ before answering. Replay calls ``answer`` with a state and policy of its choosin
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from engine import metrics
 from engine.checks.evaluation import evaluate
 from engine.checks.schemas import CheckRequest
 from engine.checks.views import response_body
@@ -80,10 +82,13 @@ async def decide_async(
     the checks that arrived at the same time (``Freshness``); evaluation is a few dictionary
     lookups, done on the loop.
     """
+    started = time.perf_counter()
     await service.synced()
-    return await service.decisions.append_async(
+    stored = await service.decisions.append_async(
         draft(service, request, caller=caller, department=department)
     )
+    metrics.get().check_decided(stored.response["outcome"], time.perf_counter() - started)
+    return stored
 
 
 def draft(

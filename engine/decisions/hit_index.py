@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection
 
+from engine.store.dialect import dialect_of
 from engine.store.tables import DECISION_HIT_TABLE, DECISION_TABLE
 
 log = structlog.get_logger(__name__)
@@ -46,7 +47,7 @@ def insert_hits(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
     """Insert index rows (one executemany); how many."""
     batch = list(rows)
     if batch:
-        connection.execute(DECISION_HIT_TABLE.insert(), batch)
+        dialect_of(connection).insert_rows(connection, DECISION_HIT_TABLE, batch)
     return len(batch)
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
+from engine import metrics
 from engine.decisions.canonical import (
     GENESIS_HASH,
     canonical_record,
@@ -244,6 +245,7 @@ class DecisionLog:
         self._resolved(len(batch) - len(live))
         if not live:
             return
+        started = time.perf_counter()
         try:
             stored = self._commit_batch(live)
         except Exception as exc:
@@ -261,6 +263,7 @@ class DecisionLog:
             _settle(live, None, exc)
             self._resolved(len(live))
             return
+        metrics.get().batch_committed(len(stored), time.perf_counter() - started)
         with self._lock:
             self._batches_committed += 1
             self._decisions_committed += len(stored)

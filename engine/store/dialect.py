@@ -23,7 +23,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import sqlalchemy as sa
@@ -103,6 +103,12 @@ class Dialect:
         """Insert rows whose ``json_text_columns`` hold JSON already encoded as text."""
         raise NotImplementedError
 
+    def insert_rows(
+        self, connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """Insert rows (every column named), each value through its column's type."""
+        connection.execute(table.insert(), list(rows))
+
     def fetch_tuples(
         self, connection: Connection, sql: str, params: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
@@ -146,6 +152,9 @@ class Dialect:
     decision_hits_sql: str = ""
     """``SELECT DISTINCT seq, measure_id`` of every decision's hits, unnested from the
     response JSON; non-array ``hits`` and non-object items are skipped."""
+
+
+_InsertPlan = tuple[tuple[str, ...], str, tuple[Callable[[Any], Any] | None, ...]]
 
 
 class SqliteDialect(Dialect):
@@ -203,10 +212,67 @@ class SqliteDialect(Dialect):
         rows: Sequence[dict[str, Any]],
         json_text_columns: Sequence[str],
     ) -> None:
-        statement = table.insert().values(
-            {name: sa.bindparam(name, type_=sa.Text()) for name in json_text_columns}
-        )
-        connection.execute(statement, list(rows))
+        self._insert_processed(connection, table, rows, tuple(json_text_columns))
+
+    def insert_rows(
+        self, connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        self._insert_processed(connection, table, rows, ())
+
+    def _insert_processed(
+        self,
+        connection: Connection,
+        table: sa.Table,
+        rows: Sequence[dict[str, Any]],
+        text_columns: tuple[str, ...],
+    ) -> None:
+        if not rows:
+            return
+        # One executemany of tuples on the driver's cursor, each value through its column's
+        # bind processor (what SQLAlchemy would apply: UTC datetimes as SQLite text, JSON
+        # columns dumped): SQLAlchemy's per-row dict processing cost the decision writer,
+        # which holds the GIL for it, ~40% of its time per batch (docs/performance.md).
+        names, sql, processors = self._insert_plan(connection, table, text_columns)
+        values = [
+            tuple(
+                row[name] if process is None else process(row[name])
+                for name, process in zip(names, processors, strict=True)
+            )
+            for row in rows
+        ]
+        driver: Any = connection.connection.driver_connection
+        dbapi_error = connection.dialect.loaded_dbapi.Error
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(sql, values)
+        except dbapi_error as exc:  # raised as SQLAlchemy raises any other statement's errors
+            raise sa.exc.DBAPIError.instance(
+                sql, None, exc, dbapi_error, dialect=connection.dialect
+            ) from exc
+        finally:
+            cursor.close()
+
+    def _insert_plan(
+        self, connection: Connection, table: sa.Table, text_columns: tuple[str, ...]
+    ) -> _InsertPlan:
+        key = (table.name, text_columns)
+        plan = self._plans.get(key)
+        if plan is None:
+            dialect = connection.dialect
+            names = tuple(column.name for column in table.columns)
+            processors = tuple(
+                None
+                if column.name in text_columns
+                else column.type.dialect_impl(dialect).bind_processor(dialect)
+                for column in table.columns
+            )
+            marks = ", ".join("?" * len(names))
+            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+            plan = self._plans[key] = (names, sql, processors)
+        return plan
+
+    _plans: ClassVar[dict[tuple[str, tuple[str, ...]], _InsertPlan]] = {}
+    """Per table and pre-encoded columns: names, the statement, the processors."""
 
     def insert_tuples(
         self,

@@ -245,6 +245,7 @@ def scenario() -> Scenario:
     )  # fmt: skip
     yield Step("GET /v1/warnings", "demo-credit-office", query={"within": 10})
     yield Step("GET /healthz", None)
+    yield Step("GET /metrics", None)
     yield Step("GET /readyz", None)
 
 
@@ -274,7 +275,8 @@ def run(client: TestClient) -> Iterator[Answered]:
             json=step.body,
             headers=headers,
         )
-        body = response.json()
+        json_answer = response.headers.get("content-type", "").startswith("application/json")
+        body = response.json() if json_answer else response.text  # /metrics: text
         yield Answered(step, response.status_code, body)
         answer = body
 
