@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -77,3 +78,16 @@ def running(db_url: str, policy_dir: Path, tmp_path: Path) -> Iterator[Running]:
     registry = load_callers(settings.callers, service.policy.bundle.vocabulary)
     with TestClient(create_app(service, registry), raise_server_exceptions=False) as client:
         yield Running(client=client, service=service, policy_dir=policy_dir)
+
+
+def debtor_entry(subject_id: str, n: int) -> dict[str, Any]:
+    """A 失信被执行人 entry of the contract bundle for org ``subject_id``, numbered ``n``."""
+    return {
+        "list": "dishonest_judgment_debtor",
+        "subject_id": subject_id,
+        "subject_kind": "org",
+        "subject_name": f"某公司{n}",
+        "decided_on": "2025-03-01",
+        "doc_no": f"(2025)粤01执{n}号",
+        "attributes": {"amount": 2_000_000, "category": "tax_evasion"},
+    }

@@ -8,7 +8,6 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from engine.entries.overview import in_force_by_list
 from engine.timing import china_today
-from tests.api.conftest import Running, auth, write_callers
+from tests.api.conftest import Running, auth, debtor_entry, write_callers
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.registry.test_registry import org
 from tests.serving import ServeProcess, ServerNotReady
@@ -55,18 +54,6 @@ def _matching(samples: Samples, name: str) -> dict[frozenset[tuple[str, str]], f
     return {labels: value for (sample, labels), value in samples.items() if sample == name}
 
 
-def _entry(subject_id: str, n: int) -> dict[str, Any]:
-    return {
-        "list": "dishonest_judgment_debtor",
-        "subject_id": subject_id,
-        "subject_kind": "org",
-        "subject_name": f"某公司{n}",
-        "decided_on": "2025-03-01",
-        "doc_no": f"(2025)粤01执{n}号",
-        "attributes": {"amount": 2_000_000, "category": "tax_evasion"},
-    }
-
-
 def _scrape(running: Running) -> tuple[str, dict[str, str], Samples]:
     answer = running.client.get("/metrics")  # no key: the route is open
     assert answer.status_code == 200, answer.text
@@ -78,7 +65,7 @@ def test_metrics_count_checks_requests_and_batches(running: Running) -> None:
     client = running.client
     _, _, before = _scrape(running)
     listed = org(7)
-    created = client.post("/v1/entries", json=_entry(listed, 7), headers=auth("court"))
+    created = client.post("/v1/entries", json=debtor_entry(listed, 7), headers=auth("court"))
     assert created.status_code == 201, created.text
     outcomes = []
     for subject_id in (listed, org(8), listed):

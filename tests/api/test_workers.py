@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import auth, write_callers
+from tests.api.conftest import auth, debtor_entry, write_callers
 from tests.conftest import CONTRACT_BUNDLE
 from tests.engine.registry.test_registry import org
 from tests.serving import ServeProcess, ServerNotReady
@@ -42,18 +42,6 @@ def _two_workers(tmp_path: Path, db_url: str) -> Iterator[tuple[str, Path, Serve
         except ServerNotReady as exc:
             pytest.fail(str(exc))
         yield server.base, policy, server
-
-
-def _entry(subject_id: str, n: int) -> dict[str, Any]:
-    return {
-        "list": "dishonest_judgment_debtor",
-        "subject_id": subject_id,
-        "subject_kind": "org",
-        "subject_name": f"某公司{n}",
-        "decided_on": "2025-03-01",
-        "doc_no": f"(2025)粤01执{n}号",
-        "attributes": {"amount": 2_000_000, "category": "tax_evasion"},
-    }
 
 
 def _check(base: str, subject_id: str) -> dict[str, Any]:
@@ -82,7 +70,7 @@ def test_two_workers_share_one_state_and_one_decision_chain(tmp_path: Path, db_u
             for i in range(ENTRIES_EACH):
                 subject_id, n = org(1000 + k * 100 + i), k * 100 + i
                 created = httpx.post(
-                    f"{base}/v1/entries", json=_entry(subject_id, n), headers=auth("court"),
+                    f"{base}/v1/entries", json=debtor_entry(subject_id, n), headers=auth("court"),
                     timeout=30,
                 )  # fmt: skip
                 if created.status_code != 201:
