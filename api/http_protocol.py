@@ -16,8 +16,10 @@ descriptor, for ever. Here:
 
 ``jrp serve`` passes ``http_protocol(settings.header_timeout)`` as uvicorn's ``http``: a
 ``functools.partial`` of a module-level class, so that uvicorn can pickle it into each worker
-of ``--workers N``. The class is uvicorn's httptools protocol (``httptools`` is a locked
-dependency; uvicorn's h11 protocol is never used). It relies on these of uvicorn's
+of ``--workers N``. The class is uvicorn's httptools protocol, the one uvicorn's ``auto``
+picks: ``httptools`` comes with ``uvicorn[standard]`` (pyproject.toml, requirements.lock), and
+without it this module does not import, so ``jrp serve`` never runs without the deadline on
+uvicorn's h11 protocol. It relies on these of uvicorn's
 ``HttpToolsProtocol`` (pinned by ``tests/api/test_header_timeout.py``): the parser callbacks
 ``on_message_begin`` and ``on_headers_complete``, and the attributes ``transport``, ``loop``,
 ``client``, ``cycle`` (``response_complete``) and ``server_state.default_headers``.
