@@ -195,6 +195,11 @@ def _errors(
     if key in CONFLICTS:
         answers["409"] = _error(409, *CONFLICTS[key])
     if body:
+        answers["408"] = _error(
+            408,
+            "request_timeout",
+            "no part of the request body arrived for 30 s (JRP_BODY_TIMEOUT)",
+        )
         answers["413"] = _error(413, "body_too_large", "the request body is over 8388608 bytes")
     if body or parameters:
         answers["422"] = _error(

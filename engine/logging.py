@@ -88,7 +88,10 @@ def configure(
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # One write() per event (message and newline together): print() writes the newline
+        # apart, and a line the standard library's handler wrote from another thread in
+        # between ran two events into one line.
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -104,10 +107,16 @@ def configure(
     root.addHandler(handler)
     root.setLevel(numeric_level)
     # uvicorn's loggers keep handlers of their own when it configured them: ours only.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi"):
         named = logging.getLogger(name)
         named.handlers.clear()
         named.propagate = True
+    # Never uvicorn's access log: it writes each raw path and query (names, ids), where the
+    # request log (api/request_log.py) writes the route template. ``access_log=False`` alone
+    # does not hold in ``--workers N``: each worker configures this after uvicorn did.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
     logging.captureWarnings(True)
     # Alembic narrates every migration step at INFO; only its problems belong in service logs.
     logging.getLogger("alembic").setLevel(max(numeric_level, logging.WARNING))

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     body_timeout: float = Field(
         default=30.0, gt=0, le=3600, description="seconds a request body may stall (408 beyond)"
     )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="seconds a request's line and headers may take to arrive (408 beyond)",
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
     """A database URL for one test: SQLite file, or PostgreSQL with a private schema."""
+    with database_url(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """``db_url`` for any scope: a SQLite file in ``tmp_path``, or a PostgreSQL schema."""
     if TEST_DB == "sqlite":
         yield f"sqlite:///{tmp_path / 'jrp.db'}"
         return

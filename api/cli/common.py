@@ -30,7 +30,13 @@ def settings_from(**flags: Any) -> Settings:
         return Settings(**given)
     except ValidationError as exc:
         for error in exc.errors():
-            option = "--" + str(error["loc"][0]).replace("_", "-") if error["loc"] else "settings"
+            field = str(error["loc"][0]) if error["loc"] else ""
+            if not field:
+                option = "settings"
+            elif field in given:  # a flag was given
+                option = "--" + field.replace("_", "-")
+            else:  # from the environment (some settings have no flag)
+                option = "JRP_" + field.upper()
             err_console.print(f"error: {option}: {error['msg']}", markup=False)
         raise typer.Exit(EXIT_USAGE) from exc
 

@@ -23,6 +23,7 @@ from api.cli.common import (
 )
 from api.cli.signing import demo_signing_key
 from api.demo import DEMO_CALLERS, announce
+from api.http_protocol import http_protocol
 from api.limits import Limits
 from engine import logging as logging_setup
 from engine.errors import ConfigurationError, InvalidPolicy
@@ -111,6 +112,7 @@ def _serve(settings: Settings, *, callers_file: Path | None) -> None:
             create_app(service, registry, limits=Limits.of(settings)),
             host=settings.host,
             port=settings.port,
+            http=http_protocol(settings.header_timeout),
             log_config=None,
             access_log=False,  # the request log middleware logs each request, ids masked
         )
@@ -146,6 +148,7 @@ def _serve(settings: Settings, *, callers_file: Path | None) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        http=http_protocol(settings.header_timeout),  # a module-level class: picklable
         log_config=None,
         access_log=False,
         # uvicorn kills a worker that does not answer its supervisor's ping within this many

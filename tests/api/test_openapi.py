@@ -17,7 +17,7 @@ from api.openapi import NO_ERRORS, examples
 from engine.verifiable import keys
 from tests.api.openapi_examples import demo_client, run
 
-ERROR_STATUSES = {"401", "403", "404", "409", "413", "422", "429", "503"}
+ERROR_STATUSES = {"401", "403", "404", "408", "409", "413", "422", "429", "503"}
 ENVELOPE = "#/components/schemas/ErrorEnvelope"
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 """``/metrics``' media type, the one success answer that is not JSON."""
@@ -92,8 +92,12 @@ def test_every_operation_documents_success_errors_and_examples(spec: dict[str, A
         if "requestBody" in operation:
             if not _shown(operation["requestBody"]["content"]["application/json"]):
                 missing.append(f"{key}: no example request body")
-            if "security" in operation and not {"401", "403", "413", "422"} <= errors:
-                missing.append(f"{key}: a body route without 401/403/413/422 ({sorted(errors)})")
+            if not {"408", "413", "422"} <= errors:
+                missing.append(f"{key}: a body route without 408/413/422 ({sorted(errors)})")
+            if "security" in operation and not {"401", "403"} <= errors:
+                missing.append(f"{key}: a body route without 401/403 ({sorted(errors)})")
+        elif "408" in errors or "413" in errors:
+            missing.append(f"{key}: 408/413 documented on an operation without a body")
         for parameter in operation.get("parameters", []):
             if parameter.get("required") and "example" not in parameter:
                 missing.append(f"{key}: no example for parameter {parameter['name']}")

@@ -60,7 +60,48 @@ def test_a_served_instance_logs_json_lines_without_personal_ids(tmp_path: Path) 
         event = json.loads(line)  # every line a JSON event
         assert "event" in event, line
         assert PERSON not in line, line
+    assert not [line for line in lines if json.loads(line).get("logger") == "uvicorn.access"]
     events = [json.loads(line)["event"] for line in lines]
     assert "request.handled" in events
     assert "client_disconnected" in events  # the half-sent body: not a 500
     assert any("Started server process" in event for event in events)  # uvicorn's own lines
+
+
+def test_two_workers_log_json_lines_without_personal_ids(tmp_path: Path, db_url: str) -> None:
+    # The supervisor and both workers write to one output: uvicorn's supervisor lines, each
+    # worker's start and stop, and a slow client's head timeout (the protocol, pickled into
+    # each worker) are JSON events like the requests'.
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "api.cli", "serve", "--demo", "--callers", str(DEMO_CALLERS),
+               "--db", db_url]  # fmt: skip
+    env = {"JRP_LOG_FORMAT": "json", "JRP_HEADER_TIMEOUT": "0.5"}
+    with ServeProcess(command, log, workers=2, env=env) as server:
+        server.wait_ready(timeout=180)
+        workers = server.worker_pids()
+        assert len(workers) == 2
+        _drive(server.base)
+        host, port = server.base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"GET /v1/subjects/{PERSON} HTTP/1.1\r\n".encode())  # and no more
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408 ")
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 10
+    events = []
+    for line in lines:
+        event = json.loads(line)  # every line a JSON event
+        assert isinstance(event, dict) and "event" in event, line
+        assert PERSON not in line, line
+        events.append(event)
+    names = [event["event"] for event in events]
+    # the request log only (route templates), never uvicorn's access log (raw paths, queries)
+    assert not [event for event in events if event.get("logger") == "uvicorn.access"]
+    assert names.count("service.started") == 3  # the supervisor's check, then each worker
+    assert "request.handled" in names
+    assert "request.header_timeout" in names
+    assert "client_disconnected" in names
+    assert any("Started parent process" in name for name in names)  # the supervisor's lines
+    assert sum("Started server process" in name for name in names) == 2
+    assert sum("Finished server process" in name for name in names) == 2
