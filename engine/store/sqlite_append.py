@@ -14,16 +14,19 @@ is under 1 (docs/performance.md). Here a batch is ``BEGIN IMMEDIATE``, one multi
   row at this batch's first seq, the ``INSERT`` fails, the transaction is rolled back, and
   the batch is chained again from the head read under the lock (``BEGIN IMMEDIATE`` holds
   the database's write lock, so that second attempt cannot miss).
-- WAL checkpoints mostly run outside a batch's commit. SQLite's automatic checkpoint (every
-  1,000 pages) copied the WAL into the database and ``fsync``-ed both inside the commit of
-  whichever batch crossed the mark, and that batch's checks waited for it (commits p90 9 ms,
-  p99 17 ms, against 0.7 and 4.6 without; docs/performance.md). A ``WalCheckpointer``
-  thread now copies the WAL into the database (``PASSIVE``: never blocking the writer)
-  twice a second while decisions are written. The writer's own automatic checkpoint stays,
-  at ``AUTOCHECKPOINT_PAGES``: a WAL is only reused from its start when a write begins with
-  every frame copied, which a writer that never pauses never sees, so now and then (every
-  ~10 s at 3,000 checks a second) a commit still checkpoints, the remainder only, and the
-  WAL starts over; it also bounds the WAL when the thread falls behind.
+- WAL checkpoints run outside the batches' commits. SQLite's automatic checkpoint copied the
+  WAL into the database and ``fsync``-ed both inside the commit of whichever batch crossed
+  its mark (a decision writes ~2.7 pages: random leaves of the ``decision_id`` and
+  ``subject_id`` indexes, so at 3,500 checks a second the 1,000-page mark came ten times a
+  second), and that batch's checks waited (commits p90 9 ms, p99 17 ms; docs/performance.md).
+  A ``WalCheckpointer`` thread now copies the WAL (``PASSIVE``: never blocking the writer)
+  twice a second while decisions are written. A WAL is reused from its start only when a
+  write begins with every frame copied and no reader in it, which a writer that never
+  pauses does not see by itself: once the WAL holds ``RESTART_FRAMES`` the thread asks for
+  that moment (``RESTART``, right after a ``PASSIVE`` copied nearly everything, so the
+  writer waits a few ms, and at most ``RESTART_WAIT_MS`` for readers before the thread gives
+  up until next time). The writer's own automatic checkpoint stays, at
+  ``AUTOCHECKPOINT_PAGES``, as a bound should the thread fall behind.
 """
 
 from __future__ import annotations
@@ -50,9 +53,13 @@ _STATEMENT = "INSERT INTO decision ..., decision_hit ... (a decision batch)"
 _HEAD = "SELECT seq, hash FROM decision ORDER BY seq DESC LIMIT 1"
 CHECKPOINT_INTERVAL = 0.5
 """Seconds between the background checkpoints of the WAL the decision writer fills."""
-AUTOCHECKPOINT_PAGES = 8192
-"""The writer connection's ``wal_autocheckpoint`` (32 MiB of WAL at 4 KiB pages; SQLite's
-default is 1,000)."""
+RESTART_FRAMES = 16_384
+"""WAL frames (64 MiB at 4 KiB pages) past which the thread restarts the WAL."""
+RESTART_WAIT_MS = 20
+"""How long a restart may wait for readers (and block the writer meanwhile)."""
+AUTOCHECKPOINT_PAGES = 4 * RESTART_FRAMES
+"""The writer connection's own ``wal_autocheckpoint``: a bound, never reached while the thread
+keeps up (SQLite's default is 1,000)."""
 
 
 class SqliteAppender:
@@ -162,7 +169,8 @@ class WalCheckpointer:
     After a commit the writer calls ``wrote`` (setting an event: no statement, no GIL
     hand-off); the thread then runs a ``PASSIVE`` checkpoint on its own connection (it copies
     what no reader still needs and never blocks the writer), at most once per
-    ``CHECKPOINT_INTERVAL``.
+    ``CHECKPOINT_INTERVAL``; and when the WAL holds more than ``RESTART_FRAMES`` frames, a
+    ``RESTART`` checkpoint, after which the writer's next commit reuses the WAL from its start.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -172,6 +180,8 @@ class WalCheckpointer:
         self._stop = threading.Event()
         self.checkpoints = 0
         """Checkpoints run by the thread so far."""
+        self.restarts = 0
+        """Of which restarted the WAL."""
         self._thread = threading.Thread(target=self._run, name="jrp-wal-checkpoint", daemon=True)
         self._thread.start()
 
@@ -189,10 +199,11 @@ class WalCheckpointer:
                 self._due.clear()
                 try:
                     if connection is None:
-                        connection = dialect_of(self._engine).probe_connection(self._engine)
-                        connection.dbapi_connection.isolation_level = None
-                    # fetchall: the statement ends, and with it its read of the WAL.
-                    connection.dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                        connection = self._connect()
+                    ((_busy, frames, _copied),) = _checkpoint(connection, "PASSIVE")
+                    if frames > RESTART_FRAMES:
+                        ((busy, _, _),) = _checkpoint(connection, "RESTART")
+                        self.restarts += 0 if busy else 1
                     self.checkpoints += 1
                 except sqlite3.Error as exc:  # tried again after the next commit
                     log.warning("decision_log.wal_checkpoint_failed", error=str(exc))
@@ -202,7 +213,19 @@ class WalCheckpointer:
                 with contextlib.suppress(Exception):
                     connection.close()
 
+    def _connect(self) -> Any:
+        connection = dialect_of(self._engine).probe_connection(self._engine)
+        driver = connection.dbapi_connection
+        driver.isolation_level = None
+        driver.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+        return connection
+
     def close(self) -> None:
         self._stop.set()
         self._due.set()
         self._thread.join()
+
+
+def _checkpoint(connection: Any, mode: str) -> list[tuple[int, int, int]]:
+    # fetchall: the statement ends, and with it its read of the WAL.
+    return list(connection.dbapi_connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall())
