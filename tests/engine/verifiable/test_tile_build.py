@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -143,23 +144,33 @@ def test_proofs_read_every_tile_in_one_query(engine: Engine) -> None:
             assert proof == consistency_proof(LeafHashes(leaves), first, size)
 
 
+def after_first_hashing(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+    """Run ``action`` once: after ``checkpoint_log`` hashed its first chunk, before it stores it."""
+    extension = trees._extension
+    done = False
+
+    def hashed_then_act(*args: Any, **kwargs: Any) -> Any:
+        nonlocal done
+        found = extension(*args, **kwargs)
+        if not done:
+            done = True
+            action()
+        return found
+
+    monkeypatch.setattr(trees, "_extension", hashed_then_act)
+
+
 def test_a_tree_extended_meanwhile_by_another_process_is_not_extended_twice(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with DecisionLog(engine) as log:
         for i in range(30):
             log.append(make_draft(i))
-    extension = trees._extension
+    # Another worker extends the tree and signs before this one stores.
     raced: list[Any] = []
-
-    def racing(*args: Any, **kwargs: Any) -> Any:
-        found = extension(*args, **kwargs)
-        if not raced:  # another worker extends the tree and signs before this one stores
-            raced.append(None)
-            raced[0] = checkpoint_log(engine, "decisions", None)
-        return found
-
-    monkeypatch.setattr(trees, "_extension", racing)
+    after_first_hashing(
+        monkeypatch, lambda: raced.append(checkpoint_log(engine, "decisions", None))
+    )
     assert checkpoint_log(engine, "decisions", None) is None  # found the other's checkpoint
     assert raced[0] is not None and raced[0].size == 30
     with engine.connect() as connection:
@@ -177,22 +188,18 @@ def test_decisions_commit_while_a_checkpoint_hashes_its_leaves(
     with DecisionLog(engine) as log:
         for i in range(10):
             log.append(make_draft(i))
-        extension = trees._extension
         during: list[int] = []
 
-        def hashing(*args: Any, **kwargs: Any) -> Any:
-            found = extension(*args, **kwargs)
-            if not during:
-                appended = threading.Thread(
-                    target=lambda: during.append(log.append(make_draft(99)).seq)
-                )
-                appended.start()
-                appended.join(timeout=10)
-                assert during == [11]  # committed while the checkpoint was being computed
-            return found
+        def append_meanwhile() -> None:
+            appended = threading.Thread(
+                target=lambda: during.append(log.append(make_draft(99)).seq)
+            )
+            appended.start()
+            appended.join(timeout=10)
 
-        monkeypatch.setattr(trees, "_extension", hashing)
+        after_first_hashing(monkeypatch, append_meanwhile)
         made = checkpoint_log(engine, "decisions", None)
+        assert during == [11]  # committed while the checkpoint was being computed
         assert made is not None and made.size == 10  # as far as it had read
         newer = checkpoint_log(engine, "decisions", None)
     assert newer is not None and newer.size == 11
