@@ -42,6 +42,10 @@ from engine.errors import Code
 
 log = structlog.get_logger("jrp.request")
 
+LINGER_SECONDS = 2.0
+"""How long a connection answered 408 for a slow head stays open, half-closed, reading and
+dropping what the client still sends."""
+
 
 def timeout_answer(header_timeout: float, default_headers: list[tuple[bytes, bytes]]) -> bytes:
     """The whole 408 response, in the contract's error envelope, closing the connection."""
@@ -78,6 +82,12 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self.header_timeout = header_timeout
         self.head_deadline: asyncio.TimerHandle | None = None
         self.head_started = False
+        self.lingering = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return  # after the 408: read and dropped until the close
+        super().data_received(data)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -129,6 +139,14 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             self.transport.write(
                 timeout_answer(self.header_timeout, self.server_state.default_headers)
             )
+            # A lingering close: closing at once with the client still sending makes the
+            # kernel answer its next bytes with a reset, which can discard the 408 before
+            # the client reads it. Half-close, drop what still arrives, close a moment later.
+            self.lingering = True
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            return
         self.transport.close()
 
 

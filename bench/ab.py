@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from bench import dataset, loadgen
 from bench.run import (
     OUT,
@@ -36,7 +34,7 @@ from bench.run import (
     ensure_base,
     jrp_import,
     measure,
-    pg_admin,
+    pg_copy,
     say,
     write_callers,
 )
@@ -55,12 +53,7 @@ def ensure_with_entries(args: argparse.Namespace, base: str, data: Path, logs: P
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(OUT / f"{args.scale}-base.db", target)
     else:
-        with pg_admin(args.pg_url).connect() as connection:
-            name = f"jrp_bench_{args.scale}_entries"
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            connection.execute(
-                sa.text(f"CREATE DATABASE {name} TEMPLATE jrp_bench_{args.scale}_base")
-            )
+        pg_copy(args.pg_url, f"jrp_bench_{args.scale}_entries", f"jrp_bench_{args.scale}_base")
     jrp_import("entries", data / "entries.jsonl", url, logs)
     marker.write_text(base)
     return url
@@ -75,12 +68,7 @@ def fresh_copy(args: argparse.Namespace) -> str:
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(source, target)
         return url
-    with pg_admin(args.pg_url).connect() as connection:
-        name = f"jrp_bench_{args.scale}_run"
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(
-            sa.text(f"CREATE DATABASE {name} TEMPLATE jrp_bench_{args.scale}_entries")
-        )
+    pg_copy(args.pg_url, f"jrp_bench_{args.scale}_run", f"jrp_bench_{args.scale}_entries")
     return url
 
 

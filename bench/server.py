@@ -21,8 +21,10 @@ from fastapi import FastAPI
 
 from api.cli import metricsdir
 from api.cli.serve import WORKER_START_TIMEOUT
+from api.http_protocol import http_protocol
 from engine.decisions import DecisionDraft, StoredDecision
 from engine.decisions.writer import _prepare
+from engine.settings import Settings
 
 
 class DiscardingLog:
@@ -86,6 +88,9 @@ def _run(args: argparse.Namespace) -> None:
         log_config=None,
         access_log=False,
         timeout_worker_healthcheck=WORKER_START_TIMEOUT,
+        # The protocol `jrp serve` runs (a deadline for request heads): both servers of the
+        # log on/off comparison pay the same per request.
+        http=http_protocol(Settings.model_fields["header_timeout"].default),
     )
 
 

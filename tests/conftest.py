@@ -36,14 +36,14 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of PostgreSQL-only code (marker ``postgresql_only``) run in the PostgreSQL pass.
+    """Tests of one database's own code (markers ``postgresql_only``, ``sqlite_only``) run in
+    that database's pass.
 
-    They are deselected, not skipped, on SQLite: there is nothing of theirs to run there, and
-    ``scripts/test`` runs both passes, so every one of them runs in every full test run.
+    They are deselected, not skipped, in the other: there is nothing of theirs to run there,
+    and ``scripts/test`` runs both passes, so every one of them runs in every full test run.
     """
-    if TEST_DB == "postgresql":
-        return
-    selected = [item for item in items if item.get_closest_marker("postgresql_only") is None]
+    other = "sqlite_only" if TEST_DB == "postgresql" else "postgresql_only"
+    selected = [item for item in items if item.get_closest_marker(other) is None]
     if len(selected) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in selected])
         items[:] = selected

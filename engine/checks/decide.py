@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
+
+from uuid6 import uuid7
 
 from engine import metrics
 from engine.checks.evaluation import evaluate
@@ -69,8 +70,13 @@ def answer(
 
 
 def new_decision_id() -> str:
-    """A fresh decision id."""
-    return str(uuid.uuid4())
+    """A fresh decision id: a UUIDv7 (RFC 9562), time-ordered by its first 48 bits (Unix ms).
+
+    New ids go to the end of the ``decision_id`` index, where a random (v4) id dirtied one
+    random index page per decision: on SQLite ~1 WAL page of the ~2.7 a decision wrote, on
+    PostgreSQL a full-page image after each checkpoint (docs/performance.md).
+    """
+    return str(uuid7())
 
 
 async def decide_async(

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -30,6 +31,7 @@ from engine.errors import NotReady
 from engine.store.db import driver_message
 from engine.store.dialect import DECISION_APPEND_LOCK_KEY, dialect_of
 from engine.store.pg_append import PostgresAppender, as_sqlalchemy_error
+from engine.store.sqlite_append import SqliteAppender
 from engine.store.tables import CALLER_LEN, CODE_LEN, DECISION_TABLE
 
 log = structlog.get_logger(__name__)
@@ -99,9 +101,9 @@ class DecisionLog:
         self._batches_failed = 0
         self._decisions_committed = 0
         self._largest_batch = 0
-        self._appender: PostgresAppender | None = dialect_of(engine).batch_appender(
-            engine, DECISION_APPEND_LOCK_KEY, GENESIS_HASH
-        )
+        self._appender: PostgresAppender | SqliteAppender | None = dialect_of(
+            engine
+        ).batch_appender(engine, DECISION_APPEND_LOCK_KEY, GENESIS_HASH)
         self._thread = threading.Thread(target=self._run, name="jrp-decision-log", daemon=True)
         self._thread.start()
 
@@ -273,22 +275,21 @@ class DecisionLog:
 
     def _commit_batch(self, batch: Sequence[_Pending]) -> list[StoredDecision]:
         """Write one batch in one transaction; the records in ``batch`` order."""
-        if self._appender is not None:  # PostgreSQL: one round trip (engine/decisions/pg_append)
-
-            def chain_from(seq: int, prev_hash: str) -> tuple[list[StoredDecision], list[bytes]]:
-                canonical: list[bytes] = []
-                return _chain(batch, seq, prev_hash, canonical), canonical
-
+        chained = _Batch(batch)
+        if self._appender is not None:  # the database's own (engine/store/*_append.py)
             try:
-                appended = self._appender.append(chain_from)
+                appended = self._appender.append(chained)
             except Exception as exc:
                 raise as_sqlalchemy_error(exc, self._engine) from exc
             if appended is not None:
                 return appended
-        # SQLite, or PostgreSQL when other workers kept moving the head: read it under the lock.
+        # PostgreSQL when other workers kept moving the head: read it under the lock.
         with chain_lock(self._engine) as connection:
-            records = _chain(batch, *chain_head(connection))
-            _insert(connection, batch, records)
+            records, _ = chained.chain(*chain_head(connection))
+            decisions, hits = chained.rows(records)
+            dialect = dialect_of(connection)
+            dialect.bulk_insert(connection, DECISION_TABLE, decisions, ("request", "response"))
+            insert_hits(connection, hits)
         return records
 
     def _resolved(self, count: int) -> None:
@@ -370,28 +371,38 @@ def _observe(waiting: asyncio.Future[StoredDecision]) -> None:
 _COLUMNS = tuple(column.name for column in DECISION_TABLE.columns)
 
 
-def _insert(
-    connection: Connection, batch: Sequence[_Pending], records: Sequence[StoredDecision]
-) -> None:
-    """Insert a batch's rows, request and response as the canonical JSON text already made."""
-    rows = [
-        {
-            **{field: getattr(record, field) for field in _COLUMNS},
-            "request": pending.request_json,
-            "response": pending.response_json,
-        }
-        for pending, record in zip(batch, records, strict=True)
-    ]
-    dialect_of(connection).bulk_insert(connection, DECISION_TABLE, rows, ("request", "response"))
-    # The decision-hit index, in the same transaction (engine/decisions/hit_index.py).
-    insert_hits(
-        connection,
-        (
+class _Batch:
+    """A batch as the appenders chain and store it (``engine.store.pg_append.ChainBatch``)."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self, pending: Sequence[_Pending]) -> None:
+        self._pending = pending
+
+    def chain(self, seq: int, prev_hash: str) -> tuple[list[StoredDecision], list[bytes]]:
+        canonical: list[bytes] = []
+        return _chain(self._pending, seq, prev_hash, canonical), canonical
+
+    def rows(
+        self, records: Sequence[StoredDecision]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The decision rows (request and response as the canonical JSON text already made)
+        and their decision-hit index rows (engine/decisions/hit_index.py)."""
+        pairs = list(zip(self._pending, records, strict=True))
+        decisions = [
+            {
+                **{field: getattr(record, field) for field in _COLUMNS},
+                "request": pending.request_json,
+                "response": pending.response_json,
+            }
+            for pending, record in pairs
+        ]
+        hits = [
             hit
-            for pending, record in zip(batch, records, strict=True)
+            for pending, record in pairs
             for hit in hit_rows(record.seq, record.department, pending.draft.response)
-        ),
-    )
+        ]
+        return decisions, hits
 
 
 def _chained(pending: _Pending, *, seq: int, prev_hash: str) -> tuple[StoredDecision, bytes]:

@@ -145,8 +145,9 @@ class Dialect:
         return None
 
     def batch_appender(self, engine: Engine, lock_key: int, genesis: str) -> Any | None:
-        """A one-round-trip decision batch writer (``engine.store.pg_append``), or None when
-        batches go through ``locked_transaction``."""
+        """The decision writer's own batch appender (``engine.store.pg_append``,
+        ``engine.store.sqlite_append``), or None when batches go through
+        ``locked_transaction``."""
         return None
 
     decision_hits_sql: str = ""
@@ -154,11 +155,16 @@ class Dialect:
     response JSON; non-array ``hits`` and non-object items are skipped."""
 
 
-_InsertPlan = tuple[tuple[str, ...], str, tuple[Callable[[Any], Any] | None, ...]]
+_InsertPlan = tuple[tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]
 
 
 class SqliteDialect(Dialect):
     name = "sqlite"
+
+    def batch_appender(self, engine: Engine, lock_key: int, genesis: str) -> Any | None:
+        from engine.store.sqlite_append import SqliteAppender  # it imports this module
+
+        return SqliteAppender(engine, genesis)
 
     def lock(self, session: Session, key: int) -> None:
         driver: Any = session.connection().connection.dbapi_connection
@@ -229,17 +235,11 @@ class SqliteDialect(Dialect):
         if not rows:
             return
         # One executemany of tuples on the driver's cursor, each value through its column's
-        # bind processor (what SQLAlchemy would apply: UTC datetimes as SQLite text, JSON
-        # columns dumped): SQLAlchemy's per-row dict processing cost the decision writer,
-        # which holds the GIL for it, ~40% of its time per batch (docs/performance.md).
-        names, sql, processors = self._insert_plan(connection, table, text_columns)
-        values = [
-            tuple(
-                row[name] if process is None else process(row[name])
-                for name, process in zip(names, processors, strict=True)
-            )
-            for row in rows
-        ]
+        # bind processor (row_tuples): SQLAlchemy's per-row dict processing cost the decision
+        # writer, which holds the GIL for it, ~40% of its time per batch (docs/performance.md).
+        names, values = self.row_tuples(connection.dialect, table, rows, text_columns)
+        marks = ", ".join("?" * len(names))
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
         driver: Any = connection.connection.driver_connection
         dbapi_error = connection.dialect.loaded_dbapi.Error
         cursor = driver.cursor()
@@ -252,27 +252,40 @@ class SqliteDialect(Dialect):
         finally:
             cursor.close()
 
-    def _insert_plan(
-        self, connection: Connection, table: sa.Table, text_columns: tuple[str, ...]
-    ) -> _InsertPlan:
+    def row_tuples(
+        self,
+        dialect: sa.engine.Dialect,
+        table: sa.Table,
+        rows: Sequence[dict[str, Any]],
+        text_columns: tuple[str, ...],
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """Every column's name, and each row's values as SQLAlchemy would bind them (UTC
+        datetimes as SQLite text, JSON columns dumped), ``text_columns`` (JSON already encoded
+        as text) as they are."""
         key = (table.name, text_columns)
         plan = self._plans.get(key)
         if plan is None:
-            dialect = connection.dialect
-            names = tuple(column.name for column in table.columns)
-            processors = tuple(
-                None
-                if column.name in text_columns
-                else column.type.dialect_impl(dialect).bind_processor(dialect)
-                for column in table.columns
+            plan = self._plans[key] = (
+                tuple(column.name for column in table.columns),
+                tuple(
+                    None
+                    if column.name in text_columns
+                    else column.type.dialect_impl(dialect).bind_processor(dialect)
+                    for column in table.columns
+                ),
             )
-            marks = ", ".join("?" * len(names))
-            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-            plan = self._plans[key] = (names, sql, processors)
-        return plan
+        names, processors = plan
+        values = [
+            tuple(
+                row[name] if process is None else process(row[name])
+                for name, process in zip(names, processors, strict=True)
+            )
+            for row in rows
+        ]
+        return names, values
 
     _plans: ClassVar[dict[tuple[str, tuple[str, ...]], _InsertPlan]] = {}
-    """Per table and pre-encoded columns: names, the statement, the processors."""
+    """Per table and pre-encoded columns: the column names, their bind processors."""
 
     def insert_tuples(
         self,

@@ -23,7 +23,7 @@ chains the batch from the head it last saw and sends one autocommitted ``INSERT`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 import psycopg
@@ -45,10 +45,21 @@ class ChainedRecord(Protocol):
 
 
 R = TypeVar("R", bound=ChainedRecord)
+Rows = list[dict[str, Any]]
 
-ChainFrom = Callable[[int, str], tuple[list[R], list[bytes]]]
-"""Given the head (seq, hash) to start from, the batch's records chained from it, and each
-record's canonical bytes (``engine.decisions.canonical.canonical_record``)."""
+
+class ChainBatch(Protocol[R]):
+    """A batch of decisions to chain on from the head an appender gives it."""
+
+    def chain(self, seq: int, prev_hash: str) -> tuple[list[R], list[bytes]]:
+        """The records chained from the head ``(seq, prev_hash)``, and each record's
+        canonical bytes (``engine.decisions.canonical.canonical_record``)."""
+        ...
+
+    def rows(self, records: Sequence[R]) -> tuple[Rows, Rows]:
+        """The ``decision`` rows of those records and their ``decision_hit`` rows."""
+        ...
+
 
 _COLUMNS = ", ".join(column.name for column in DECISION_TABLE.columns)
 _PRIMARY_KEY = "decision_pkey"
@@ -87,11 +98,11 @@ class PostgresAppender:
         self._connection: Any = None
         self._head: tuple[int, str] | None = None
 
-    def append(self, chain_from: ChainFrom[R]) -> list[R] | None:
+    def append(self, batch: ChainBatch[R]) -> list[R] | None:
         """Store the batch; its records, or None when other writers kept moving the head."""
         try:
             for _ in range(OPTIMISTIC_ATTEMPTS):
-                records, canonical = chain_from(*(self._head or self._read_head()))
+                records, canonical = batch.chain(*(self._head or self._read_head()))
                 try:
                     self._insert(records, canonical)
                 except psycopg.errors.UniqueViolation as exc:

@@ -1,9 +1,10 @@
 """Extending the stored trees from the logs' records, and signing checkpoints of them.
 
 Runs off the check path: a background thread per process (``VerifiableLogs.start``) or a
-tool. Each chunk of leaves is one transaction holding the log's checkpoint lock
-(``engine.store.dialect.CHECKPOINT_LOCK_KEYS``), so with several workers one extends the
-tree and writes a checkpoint while the others find nothing left to do.
+tool. Each chunk of leaves is hashed outside any lock, then stored in one transaction holding
+the log's checkpoint lock (``engine.store.dialect.CHECKPOINT_LOCK_KEYS``) if the stored tree
+has not moved meanwhile, so with several workers one extends the tree and writes a checkpoint
+while the others find nothing left to do.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ CONTIGUOUS = {"decisions": True, "events": False}
 PostgreSQL transaction took, so event leaves are the records in seq order."""
 
 CHUNK = 20_000
-"""Leaves per transaction: the lock (on SQLite, the database's write lock) is held briefly."""
+"""Leaves per transaction: the memory a chunk's hashing takes stays small."""
 
 _tree = MERKLE_TREE_TABLE.c
 _cp = CHECKPOINT_TABLE.c
@@ -78,14 +79,22 @@ def newest_checkpoint_row(connection: Connection, log: str) -> sa.Row[tuple[obje
     ).first()
 
 
-def _extend_chunk(connection: Connection, log: str, limit: int) -> tuple[TreeState, bool]:
-    """Add up to ``limit`` records to the stored tree; (new state, whether more remain).
+@dataclass(frozen=True, slots=True)
+class _Extension:
+    """Up to a chunk of new leaves hashed into the tree: the tiles to store, and its reach."""
+
+    tiles: dict[tuple[int, int], bytes]
+    state: TreeState
+    more: bool
+
+
+def _extension(connection: Connection, log: str, state: TreeState, limit: int) -> _Extension | None:
+    """The tree ``state`` extended by up to ``limit`` records (None when none is new).
 
     The records' ``seq`` and ``hash`` come as the driver's tuples in one keyset query, the
     leaves are hashed in one comprehension and the tree extended a level at a time
     (``TileBuilder.extend``).
     """
-    state = tree_state(connection, log)
     table = LOG_TABLES[log]
     rows = dialect_of(connection).fetch_tuples(
         connection,
@@ -103,26 +112,40 @@ def _extend_chunk(connection: Connection, log: str, limit: int) -> tuple[TreeSta
                 break
         full = False
     if not rows:
-        return state, False
+        return None
     builder = TileBuilder(state.size, load_open_tiles(connection, log, state.size))
     builder.extend(leaf_hashes_of_hex([row[1] for row in rows]))
-    write_tiles(connection, log, builder.tiles())
-    state = TreeState(builder.size, int(rows[-1][0]), state.accepted_checkpoint_id)
-    _save_state(connection, log, state)
-    return state, full
+    reach = TreeState(builder.size, int(rows[-1][0]), state.accepted_checkpoint_id)
+    return _Extension(builder.tiles(), reach, full)
 
 
 def checkpoint_log(
     engine: Engine, log: str, key: Ed25519PrivateKey | None, *, chunk: int = CHUNK
 ) -> Checkpoint | None:
     """Extend ``log``'s tree to its newest record; store and return a new checkpoint when the
-    tree grew past the newest one (None when nothing changed)."""
+    tree grew past the newest one (None when nothing changed).
+
+    The leaves are read and hashed, and the tree extended, before the log's checkpoint lock
+    is taken (on SQLite it is the database's write lock, which the decision writer waits
+    for: holding it through the hashing stalled decision batches for up to 100 ms,
+    docs/performance.md); under the lock only the new tiles, the tree's reach and the
+    checkpoint are written, if the stored tree is still the one extended (another process
+    may have extended it meanwhile: then the work is done again from its tree).
+    """
     dialect = dialect_of(engine)
     while True:
+        with engine.connect() as connection:
+            state = tree_state(connection, log)
+            extension = _extension(connection, log, state, chunk)
         with dialect.locked_transaction(engine, CHECKPOINT_LOCK_KEYS[log]) as connection:
-            state, more = _extend_chunk(connection, log, chunk)
-            if more:
-                continue
+            if tree_state(connection, log) != state:
+                continue  # extended by another process meanwhile
+            if extension is not None:
+                write_tiles(connection, log, extension.tiles)
+                _save_state(connection, log, extension.state)
+                if extension.more:
+                    continue
+                state = extension.state
             newest = newest_checkpoint_row(connection, log)
             if state.size == 0 or (
                 newest is not None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
 from engine.checks import CheckRequest, normalized_request
+from engine.checks.decide import new_decision_id
 from engine.errors import InvalidRequest
 from engine.registry.identifiers import subject_id_problem
 from engine.timing import CHINA
@@ -43,3 +45,10 @@ def test_an_id_valid_as_neither_names_both_problems_org_first(subject_id: str) -
         else f"as a 统一社会信用代码: {org_problem}; as a 公民身份号码: {person_problem}"
     )
     assert detail["message"] == expected
+
+
+def test_decision_ids_are_canonical_uuid7s_in_the_order_they_were_made() -> None:
+    ids = [new_decision_id() for _ in range(2000)]
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 7 for i in ids)
+    # Time-ordered: each lands at the end of the decision_id index (docs/performance.md).
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog
 from engine.store.tables import DECISION_TABLE, MERKLE_TILE_TABLE
+from engine.verifiable import trees
 from engine.verifiable.merkle import (
     LeafHashes,
     consistency_proof,
@@ -138,3 +142,64 @@ def test_proofs_read_every_tile_in_one_query(engine: Engine) -> None:
             proof = reader.read(lambda t, m=first, n=size: consistency_proof(t, m, n))
             assert reader.reads <= 1  # none when first == size (an empty proof)
             assert proof == consistency_proof(LeafHashes(leaves), first, size)
+
+
+def after_first_hashing(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+    """Run ``action`` once: after ``checkpoint_log`` hashed its first chunk, before it stores it."""
+    extension = trees._extension
+    done = False
+
+    def hashed_then_act(*args: Any, **kwargs: Any) -> Any:
+        nonlocal done
+        found = extension(*args, **kwargs)
+        if not done:
+            done = True
+            action()
+        return found
+
+    monkeypatch.setattr(trees, "_extension", hashed_then_act)
+
+
+def test_a_tree_extended_meanwhile_by_another_process_is_not_extended_twice(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with DecisionLog(engine) as log:
+        for i in range(30):
+            log.append(make_draft(i))
+    # Another worker extends the tree and signs before this one stores.
+    raced: list[Any] = []
+    after_first_hashing(
+        monkeypatch, lambda: raced.append(checkpoint_log(engine, "decisions", None))
+    )
+    assert checkpoint_log(engine, "decisions", None) is None  # found the other's checkpoint
+    assert raced[0] is not None and raced[0].size == 30
+    with engine.connect() as connection:
+        hashes = connection.execute(
+            sa.select(DECISION_TABLE.c.hash).order_by(DECISION_TABLE.c.seq)
+        ).scalars()
+        assert tree_state(connection, "decisions").size == 30
+    assert stored_tiles(engine) == expected_tiles(leaf_hashes_of_hex(list(hashes)))
+
+
+def test_decisions_commit_while_a_checkpoint_hashes_its_leaves(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite the checkpoint lock is the database's write lock: the hashing must not hold it.
+    with DecisionLog(engine) as log:
+        for i in range(10):
+            log.append(make_draft(i))
+        during: list[int] = []
+
+        def append_meanwhile() -> None:
+            appended = threading.Thread(
+                target=lambda: during.append(log.append(make_draft(99)).seq)
+            )
+            appended.start()
+            appended.join(timeout=10)
+
+        after_first_hashing(monkeypatch, append_meanwhile)
+        made = checkpoint_log(engine, "decisions", None)
+        assert during == [11]  # committed while the checkpoint was being computed
+        assert made is not None and made.size == 10  # as far as it had read
+        newer = checkpoint_log(engine, "decisions", None)
+    assert newer is not None and newer.size == 11

@@ -1,4 +1,5 @@
-"""PostgreSQL: a batch goes in one statement from the head the writer last saw (pg_append)."""
+"""The decision writer's batch appenders (engine/store/pg_append.py, sqlite_append.py): a batch
+goes from the head the writer last committed, the ``seq`` key arbitrating between writers."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ from engine.decisions import DecisionLog, verify
 from engine.store import pg_append
 from tests.engine.decisions.test_decision_log import all_seqs, make_draft
 
-# The one-round-trip append is PostgreSQL's (SQLite locks the whole file instead).
-pytestmark = pytest.mark.postgresql_only
-
 
 def test_a_writer_whose_head_is_stale_chains_again_from_the_new_head(engine: Engine) -> None:
     with DecisionLog(engine) as first, DecisionLog(engine) as second:
@@ -26,6 +24,7 @@ def test_a_writer_whose_head_is_stale_chains_again_from_the_new_head(engine: Eng
     assert verify(engine).ok
 
 
+@pytest.mark.postgresql_only
 def test_after_too_many_misses_the_locking_path_stores_the_batch(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -44,6 +43,7 @@ def test_the_connection_is_usable_after_a_failed_batch(engine: Engine) -> None:
     assert verify(engine).ok
 
 
+@pytest.mark.postgresql_only
 def test_optimistic_and_locking_writers_share_one_chain_without_colliding(
     engine: Engine,
 ) -> None:
@@ -51,7 +51,7 @@ def test_optimistic_and_locking_writers_share_one_chain_without_colliding(
     # that lock too, so the locking path never chains from a head an optimistic batch is
     # about to pass. Without the lock in the statement, the locking writer's batches fail.
     with DecisionLog(engine) as optimistic, DecisionLog(engine) as locking:
-        locking._appender = None  # as on SQLite: always the locking path
+        locking._appender = None  # always the locking path (after too many misses)
         failures: list[BaseException] = []
 
         def appends(log: DecisionLog, offset: int) -> None:
