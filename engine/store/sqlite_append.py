@@ -16,9 +16,10 @@ is under 1 (docs/performance.md). Here a batch is ``BEGIN IMMEDIATE``, one multi
   the database's write lock, so that second attempt cannot miss).
 - WAL checkpoints run outside the batches' commits. SQLite's automatic checkpoint copied the
   WAL into the database and ``fsync``-ed both inside the commit of whichever batch crossed
-  its mark (a decision writes ~2.7 pages: random leaves of the ``decision_id`` and
-  ``subject_id`` indexes, so at 3,500 checks a second the 1,000-page mark came ten times a
-  second), and that batch's checks waited (commits p90 9 ms, p99 17 ms; docs/performance.md).
+  its mark (a decision wrote ~2.7 pages, measured: the row, and leaves of the
+  ``decision_id`` and ``subject_id`` indexes, random for v4 ids; at 3,500 checks a second
+  the 1,000-page mark came ten times a second), and that batch's checks waited (commits
+  p90 9 ms, p99 17 ms; docs/performance.md).
   A ``WalCheckpointer`` thread now copies the WAL (``PASSIVE``: never blocking the writer)
   twice a second while decisions are written. A WAL is reused from its start only when a
   write begins with every frame copied and no reader in it, which a writer that never
@@ -117,10 +118,8 @@ class SqliteAppender:
 
     def _open(self) -> Any:
         if self._connection is None:
-            connection = dialect_of(self._engine).probe_connection(self._engine)
-            driver = connection.dbapi_connection
-            driver.isolation_level = None  # the transactions are the ones this class begins
-            driver.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+            connection = own_connection(self._engine)
+            connection.dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             self._connection = connection
         return self._connection
 
@@ -130,6 +129,14 @@ class SqliteAppender:
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.close()
+
+
+def own_connection(engine: Engine) -> Any:
+    """A pool-detached connection of a thread's own, in which only the statements sent begin
+    and end transactions (no implicit ``BEGIN``)."""
+    connection = dialect_of(engine).probe_connection(engine)
+    connection.dbapi_connection.isolation_level = None
+    return connection
 
 
 def _read_head(cursor: Any, genesis: str) -> tuple[int, str]:
@@ -214,10 +221,8 @@ class WalCheckpointer:
                     connection.close()
 
     def _connect(self) -> Any:
-        connection = dialect_of(self._engine).probe_connection(self._engine)
-        driver = connection.dbapi_connection
-        driver.isolation_level = None
-        driver.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+        connection = own_connection(self._engine)
+        connection.dbapi_connection.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
         return connection
 
     def close(self) -> None:
