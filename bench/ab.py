@@ -17,59 +17,36 @@ average beside them; appends a summary line to ``bench/out/ab.jsonl``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import dataset, loadgen
 from bench.run import (
     OUT,
     PYTHON,
+    RoundsSetup,
     Server,
-    database_url,
-    ensure_base,
+    copy_database,
     jrp_import,
     measure,
-    pg_copy,
+    prepare_rounds,
+    rounds_parser,
+    save_summary,
     say,
-    write_callers,
 )
 
 
-def ensure_with_entries(args: argparse.Namespace, base: str, data: Path, logs: Path) -> str:
+def ensure_with_entries(args: argparse.Namespace, setup: RoundsSetup) -> None:
     """The base database with the data set's entries imported (``jrp import entries``), made
-    once from ``base``: the checks then find hits as in ``bench.run`` (about one in ten)."""
-    url = database_url(args.db, args.scale, "entries", args.pg_url)
+    once from the base: the checks then find hits as in ``bench.run`` (about one in ten)."""
     marker = OUT / f"entries-{args.scale}-{args.db}.json"
-    if marker.exists() and marker.read_text() == base and not args.rebuild_base:
-        return url
-    if args.db == "sqlite":
-        target = OUT / f"{args.scale}-entries.db"
-        for suffix in ("-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(OUT / f"{args.scale}-base.db", target)
-    else:
-        pg_copy(args.pg_url, f"jrp_bench_{args.scale}_entries", f"jrp_bench_{args.scale}_base")
-    jrp_import("entries", data / "entries.jsonl", url, logs)
-    marker.write_text(base)
-    return url
-
-
-def fresh_copy(args: argparse.Namespace) -> str:
-    """A copy of the database with entries, for one server's writes."""
-    url = database_url(args.db, args.scale, "run", args.pg_url)
-    if args.db == "sqlite":
-        source, target = OUT / f"{args.scale}-entries.db", OUT / f"{args.scale}-run.db"
-        for suffix in ("-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(source, target)
-        return url
-    pg_copy(args.pg_url, f"jrp_bench_{args.scale}_run", f"jrp_bench_{args.scale}_entries")
-    return url
+    if marker.exists() and marker.read_text() == setup.base and not args.rebuild_base:
+        return
+    url = copy_database(args, "base", "entries")
+    jrp_import("entries", setup.data / "entries.jsonl", url, setup.logs)
+    marker.write_text(setup.base)
 
 
 def serve(tree: Path, name: str, url: str, callers: Path, logs: Path) -> Server:
@@ -84,39 +61,23 @@ def serve(tree: Path, name: str, url: str, callers: Path, logs: Path) -> Server:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = rounds_parser(__doc__.split("\n\n")[0], seconds=10, rounds=3)
     parser.add_argument("--a", type=Path, required=True)
     parser.add_argument("--b", type=Path, required=True)
-    parser.add_argument("--scale", default="small", choices=sorted(dataset.SCALES))
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--rebuild-base", action="store_true")
-    parser.add_argument("--label", default="")
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    logs = OUT / f"logs-ab-{args.scale}-{args.db}"
-    logs.mkdir(exist_ok=True)
-    loadgen.ensure_wrk()
-    data = OUT / f"data-{args.scale}"
-    manifest = dataset.generate(args.scale, data)
-    base, _ = ensure_base(args, manifest, data, logs)
-    ensure_with_entries(args, base, data, logs)
-    callers = write_callers(OUT / "bench-callers.yaml")
-    measured = argparse.Namespace(**{**vars(args), "rounds": 1})
+    setup = prepare_rounds(args, "ab")
+    ensure_with_entries(args, setup)
     trees = {"A": args.a.resolve(), "B": args.b.resolve()}
     rounds: list[dict[str, Any]] = []
     for number in range(args.rounds):
         order = ["A", "B"] if number % 2 == 0 else ["B", "A"]
         row: dict[str, Any] = {}
         for name in order:
-            url = fresh_copy(args)
-            server = serve(trees[name], f"{name}-{number}", url, callers, logs)
+            url = copy_database(args, "entries", "run")
+            server = serve(trees[name], f"{name}-{number}", url, setup.callers, setup.logs)
             try:
                 server.wait_ready(timeout=600)
-                row[name] = measure(server, measured, data / "checks.jsonl", logs)
+                row[name] = measure(server, setup.measured, setup.data / "checks.jsonl", setup.logs)
             finally:
                 server.stop()
             c, t = row[name]["check"], row[name]["trivial"]
@@ -154,9 +115,7 @@ def main() -> None:
         "B": figures("B"),
         "load": [r["A"]["check"]["loadavg_1m"] for r in rounds],
     }
-    print(json.dumps(summary))
-    with (OUT / "ab.jsonl").open("a") as out:
-        out.write(json.dumps(summary) + "\n")
+    save_summary("ab", summary)
 
 
 if __name__ == "__main__":

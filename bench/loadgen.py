@@ -110,9 +110,11 @@ def _wrk(
         target = base + path
     text = subprocess.run([*command, target], capture_output=True, text=True, env=env,
                           check=True).stdout  # fmt: skip
+    (out / "wrk-last.txt").write_text(text)  # what the figures below were read from
     total = re.search(r"(\d+) requests in ([0-9.]+)(\w+)", text)
-    assert total is not None, text
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", text, re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", text, re.MULTILINE))
+    if total is None or set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"wrk's output lacks the request count or a percentile:\n{text}")
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text

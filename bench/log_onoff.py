@@ -12,57 +12,38 @@ Prints one line per server and the ratios per round.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from typing import Any
 
-from bench import dataset, loadgen
 from bench.run import (
-    OUT,
     PYTHON,
     Server,
-    ensure_base,
     fresh_run_database,
     measure,
+    prepare_rounds,
+    rounds_parser,
+    save_summary,
     say,
-    write_callers,
 )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", default="small")
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--rebuild-base", action="store_true")
-    parser.add_argument("--label", default="")
-    args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    logs = OUT / f"logs-onoff-{args.scale}-{args.db}"
-    logs.mkdir(exist_ok=True)
-    loadgen.ensure_wrk()
-    data = OUT / f"data-{args.scale}"
-    manifest = dataset.generate(args.scale, data)
-    base, _ = ensure_base(args, manifest, data, logs)
-    callers = write_callers(OUT / "bench-callers.yaml")
-    measured = argparse.Namespace(**{**vars(args), "rounds": 1})
+    args = rounds_parser(__doc__.split("\n\n")[0], seconds=5, rounds=4).parse_args()
+    setup = prepare_rounds(args, "onoff")
     rounds: list[dict[str, Any]] = []
     for number in range(args.rounds):
         row: dict[str, Any] = {}
         for name, module, extra in (("on", "api.cli", ["serve"]),
                                     ("off", "bench.server", ["--no-decision-log"])):  # fmt: skip
-            url = fresh_run_database(args, base)
+            url = fresh_run_database(args)
+            callers = str(setup.callers)
             command = [PYTHON, "-m", module, *(extra if name == "on" else []), "--db", url,
-                       "--callers", str(callers), *(extra if name == "off" else [])]  # fmt: skip
-            server = Server(f"{name}-{number}", command, 1, logs)
+                       "--callers", callers, *(extra if name == "off" else [])]  # fmt: skip
+            server = Server(f"{name}-{number}", command, 1, setup.logs)
             try:
                 server.wait_ready(timeout=600)
-                row[name] = measure(server, measured, data / "checks.jsonl", logs)
+                row[name] = measure(server, setup.measured, setup.data / "checks.jsonl", setup.logs)
             finally:
                 server.stop()
             c, t = row[name]["check"], row[name]["trivial"]
@@ -85,9 +66,7 @@ def main() -> None:
         "off_check_p99_ms": [r["off"]["check"]["p99_ms"] for r in rounds],
         "load": [r["on"]["check"]["loadavg_1m"] for r in rounds],
     }
-    print(json.dumps(summary))
-    with (OUT / "log_onoff.jsonl").open("a") as out:
-        out.write(json.dumps(summary) + "\n")
+    save_summary("log_onoff", summary)
 
 
 if __name__ == "__main__":

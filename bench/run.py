@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 PYTHON = sys.executable
 KEY = "bench-implementer-key"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432"
 TARGETS = {
     "http_throughput_ratio": (">=", 0.6),
     "http_p99_ratio": ("<=", 2.0),
@@ -151,18 +153,24 @@ def jrp_import(kind: str, path: Path, url: str, logs: Path) -> dict[str, Any]:
     }
 
 
-def fresh_run_database(args: argparse.Namespace, base: str) -> str:
+def fresh_run_database(args: argparse.Namespace) -> str:
     """A copy of the base database for this run's writes."""
     url = database_url(args.db, args.scale, "run", args.pg_url)
     say(f"copying the base database to {url}")
+    return copy_database(args, "base", "run")
+
+
+def copy_database(args: argparse.Namespace, source: str, target: str) -> str:
+    """Replace the ``target`` database of this scale (a role: ``run``, ...) with a copy of
+    ``source``; its URL."""
     if args.db == "sqlite":
-        source, target = OUT / f"{args.scale}-base.db", OUT / f"{args.scale}-run.db"
+        path = OUT / f"{args.scale}-{target}.db"
         for suffix in ("-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(source, target)
-        return url
-    pg_copy(args.pg_url, f"jrp_bench_{args.scale}_run", f"jrp_bench_{args.scale}_base")
-    return url
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(OUT / f"{args.scale}-{source}.db", path)
+    else:
+        pg_copy(args.pg_url, f"jrp_bench_{args.scale}_{target}", f"jrp_bench_{args.scale}_{source}")
+    return database_url(args.db, args.scale, target, args.pg_url)
 
 
 def pg_copy(admin_url: str, name: str, template: str) -> None:
@@ -272,6 +280,56 @@ def http(args: argparse.Namespace, url: str, checks: Path, logs: Path) -> dict[s
         finally:
             server.stop()
     return results
+
+
+# --- alternating rounds (bench.ab, bench.log_onoff) ---------------------------------------
+
+
+def rounds_parser(description: str, *, seconds: float, rounds: int) -> argparse.ArgumentParser:
+    """The options every alternating-rounds bench takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--scale", default="small", choices=sorted(dataset.SCALES))
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument("--seconds", type=float, default=seconds)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rebuild-base", action="store_true")
+    parser.add_argument("--label", default="", help="a name for the summary line")
+    return parser
+
+
+@dataclass(frozen=True)
+class RoundsSetup:
+    """What each round of an alternating bench needs, made once."""
+
+    logs: Path
+    data: Path
+    base: str
+    callers: Path
+    measured: argparse.Namespace
+    """The options for ``measure``: one measured run of each endpoint per server."""
+
+
+def prepare_rounds(args: argparse.Namespace, name: str) -> RoundsSetup:
+    """The data set, the base database (built once) and the callers file, for bench ``name``."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    logs = OUT / f"logs-{name}-{args.scale}-{args.db}"
+    logs.mkdir(exist_ok=True)
+    loadgen.ensure_wrk()
+    data = OUT / f"data-{args.scale}"
+    manifest = dataset.generate(args.scale, data)
+    base, _ = ensure_base(args, manifest, data, logs)
+    callers = write_callers(OUT / "bench-callers.yaml")
+    measured = argparse.Namespace(**{**vars(args), "rounds": 1})
+    return RoundsSetup(logs, data, base, callers, measured)
+
+
+def save_summary(name: str, summary: dict[str, Any]) -> None:
+    """Print the summary line and append it to ``bench/out/<name>.jsonl``."""
+    print(json.dumps(summary))
+    with (OUT / f"{name}.jsonl").open("a") as out:
+        out.write(json.dumps(summary) + "\n")
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -388,17 +446,32 @@ def table(figures: dict[str, Any], meta: dict[str, Any]) -> str:
     ]
     head = (f"scale {meta['scale']} on {meta['db']}: {meta['counts']}; {meta['machine']}; "
             f"load generator {one['check']['tool']}, {meta['connections']} connections, "
-            f"{meta['seconds']:.0f} s per run (mean of {meta['rounds']})")  # fmt: skip
+            f"{meta['seconds']:.0f} s per run (mean of {meta['rounds']})"
+            + (f"; PostgreSQL {meta['server']}" if meta.get("server") else ""))  # fmt: skip
     lines = [head, "", "| figure | target | measured | met |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
     return "\n".join(lines)
+
+
+PG_SETTINGS = ("server_version", "autovacuum", "fsync", "synchronous_commit", "shared_buffers")
+"""The PostgreSQL server's settings the figures depend on, shown beside them (a machine's
+configuration may differ from PostgreSQL's defaults: this workplace's turns autovacuum off)."""
+
+
+def server_settings(args: argparse.Namespace) -> str:
+    """``name=value`` of ``PG_SETTINGS``, on PostgreSQL; empty on SQLite."""
+    if args.db != "postgresql":
+        return ""
+    with pg_admin(args.pg_url).connect() as connection:
+        values = [connection.execute(sa.text(f"SHOW {name}")).scalar() for name in PG_SETTINGS]
+    return ", ".join(f"{name}={value}" for name, value in zip(PG_SETTINGS, values, strict=True))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(dataset.SCALES), default="city")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    parser.add_argument("--pg-url", default=PG_URL)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=3,
                         help="load runs per endpoint and configuration, alternating")  # fmt: skip
@@ -415,8 +488,8 @@ def main() -> None:
     data = OUT / f"data-{args.scale}"
     say(f"data set {data}")
     manifest = dataset.generate(args.scale, data)
-    base, base_imports = ensure_base(args, manifest, data, logs)
-    url = fresh_run_database(args, base)
+    _, base_imports = ensure_base(args, manifest, data, logs)
+    url = fresh_run_database(args)
     figures: dict[str, Any] = {"base_imports": base_imports}
     partial = OUT / "results.partial.json"
 
@@ -441,6 +514,7 @@ def main() -> None:
         "counts": f"{manifest['orgs']:,} orgs, {manifest['persons']:,} persons, "
         f"{manifest['relations']:,} holdings, {manifest['entries']:,} entries",
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "server": server_settings(args),
         "connections": args.connections,
         "seconds": args.seconds,
         "rounds": args.rounds,

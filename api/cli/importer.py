@@ -36,12 +36,13 @@ from api.cli.common import (
     require_database,
     settings_from,
 )
-from engine import entries, registry
+from engine import entries
 from engine import logging as logging_setup
 from engine.batches import Counts, Problem, Rejected
 from engine.entries import EntryLine
 from engine.errors import InvalidPolicy
-from engine.registry import RelationIn, SubjectIn
+from engine.registry import service as registry
+from engine.registry.schemas import RelationIn, SubjectIn
 from engine.service import Service
 from engine.settings import Settings
 from engine.store.db import driver_message

@@ -45,9 +45,9 @@ from engine.entries.objections import readable_fields
 from engine.entries.schemas import ResolutionBody
 from engine.errors import InvalidRequest, NotFound
 from engine.policy import history
-from engine.registry import subject_detail
 from engine.registry.identifiers import mask_subject_id
 from engine.registry.masking import mask_name, masked_detail
+from engine.registry.views import subject_detail
 from engine.timing import CHINA, china_today
 from measures.bundle import Memorandum
 from measures.schema import AllOf, AnyOf, Comparison, Condition

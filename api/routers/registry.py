@@ -8,15 +8,16 @@ from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel
 
 from api.deps import AnyCaller, Registrar, ServiceDep
-from engine import registry
-from engine.registry import (
-    MAX_ITEMS,
+from engine.registry import service as registry
+from engine.registry.schemas import (
     RelationIn,
     RelationsStored,
     SubjectDetail,
     SubjectIn,
     SubjectsStored,
 )
+from engine.registry.service import MAX_ITEMS
+from engine.registry.views import subject_detail
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 
@@ -98,7 +99,7 @@ def get_subject(
     other callers get `440106********0115` and `张*` everywhere in the answer. Every answer
     holding a person's data is recorded (`GET /v1/audit/access`).
     """
-    detail = registry.subject_detail(
+    detail = subject_detail(
         service,
         subject_id,
         caller=caller.name,

@@ -2,26 +2,8 @@
 
 ``schemas`` the items and answers, ``service`` the batch writes, ``views`` a subject's page,
 ``identifiers`` 统一社会信用代码 and 公民身份号码.
+
+Import from those modules: this package re-exports nothing, so that ``identifiers`` (which
+``engine.entries`` and ``engine.commitments`` need) comes without ``schemas`` and ``views``,
+which need those packages in turn (tests/test_imports.py).
 """
-
-from engine.registry.schemas import (
-    RelationIn,
-    RelationsStored,
-    SubjectDetail,
-    SubjectIn,
-    SubjectsStored,
-)
-from engine.registry.service import MAX_ITEMS, record_relations, upsert_subjects
-from engine.registry.views import subject_detail
-
-__all__ = [
-    "MAX_ITEMS",
-    "RelationIn",
-    "RelationsStored",
-    "SubjectDetail",
-    "SubjectIn",
-    "SubjectsStored",
-    "record_relations",
-    "subject_detail",
-    "upsert_subjects",
-]

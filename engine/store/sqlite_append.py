@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -58,6 +59,10 @@ RESTART_FRAMES = 16_384
 """WAL frames (64 MiB at 4 KiB pages) past which the thread restarts the WAL."""
 RESTART_WAIT_MS = 20
 """How long a restart may wait for readers (and block the writer meanwhile)."""
+LOCK_WAIT_S = 30.0
+"""How long a batch waits for the database's write lock (the engine's ``busy_timeout``)."""
+LOCK_POLL_S = (0.0002, 0.002)
+"""The first and the longest sleep between attempts to take the write lock."""
 AUTOCHECKPOINT_PAGES = 4 * RESTART_FRAMES
 """The writer connection's own ``wal_autocheckpoint``: a bound, never reached while the thread
 keeps up (SQLite's default is 1,000)."""
@@ -78,7 +83,7 @@ class SqliteAppender:
         cursor = self._open().cursor()
         try:
             while True:
-                cursor.execute("BEGIN IMMEDIATE")
+                _until_not_busy(cursor, "BEGIN IMMEDIATE")
                 try:
                     cached = self._head is not None
                     head = self._head or _read_head(cursor, self._genesis)
@@ -96,7 +101,7 @@ class SqliteAppender:
                         self._head = None
                         continue
                     _insert(self._engine, cursor, DECISION_HIT_TABLE, hits, ())
-                    cursor.execute("COMMIT")
+                    _until_not_busy(cursor, "COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         cursor.execute("ROLLBACK")
@@ -120,6 +125,8 @@ class SqliteAppender:
         if self._connection is None:
             connection = own_connection(self._engine)
             connection.dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+            # Waits for the write lock are ``_until_not_busy``'s, not SQLite's busy handler.
+            connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
             self._connection = connection
         return self._connection
 
@@ -137,6 +144,28 @@ def own_connection(engine: Engine) -> Any:
     connection = dialect_of(engine).probe_connection(engine)
     connection.dbapi_connection.isolation_level = None
     return connection
+
+
+def _until_not_busy(cursor: Any, statement: str) -> None:
+    """Run ``statement``, trying again in short sleeps while the database is busy (another
+    process holds the write lock, or a WAL restart is pending), for up to ``LOCK_WAIT_S``.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ms... between attempts: with two
+    processes appending, a batch that found the lock taken slept on for tens of ms after it
+    was free (check p99 57-124 ms with two workers, docs/performance.md). Here the sleeps
+    start at ``LOCK_POLL_S[0]`` and double up to ``LOCK_POLL_S[1]``.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_S
+    pause = LOCK_POLL_S[0]
+    while True:
+        try:
+            cursor.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if not exc.sqlite_errorname.startswith("SQLITE_BUSY") or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, LOCK_POLL_S[1])
 
 
 def _read_head(cursor: Any, genesis: str) -> tuple[int, str]:

@@ -47,6 +47,13 @@ def _bundle(tmp_path: Path, name: str, exchange: str) -> Path:
     return bundle
 
 
+def _keygen(path: Path) -> Path:
+    """A new Ed25519 signing key at ``path`` (``jrp keygen``)."""
+    subprocess.run([sys.executable, "-m", "api.cli", "keygen", str(path)], check=True,
+                   capture_output=True)  # fmt: skip
+    return path
+
+
 def _serve(tmp_path: Path, name: str, db: str, bundle: Path, callers: Path,
            more: list[str]) -> ServeProcess:  # fmt: skip
     command = [sys.executable, "-m", "api.cli", "serve", "--policy", str(bundle), "--callers",
@@ -111,9 +118,7 @@ def test_two_instances_exchange(tmp_path: Path, two_dbs: tuple[str, str]) -> Non
     db_a, db_b = two_dbs
     bundle_a = _bundle(tmp_path, "bundle-a", EXCHANGE_A)
     bundle_b = _bundle(tmp_path, "bundle-b", EXCHANGE_B)
-    key = tmp_path / "a.key"
-    subprocess.run([sys.executable, "-m", "api.cli", "keygen", str(key)], check=True,
-                   capture_output=True)  # fmt: skip
+    key = _keygen(tmp_path / "a.key")
     callers_a = _callers(tmp_path / "callers-a.yaml", [
         ("A 法院", "court", ["initiator"], "a-court"),
         ("A 税务", "tax", ["initiator"], "a-tax"),
@@ -192,11 +197,9 @@ def test_two_instances_exchange(tmp_path: Path, two_dbs: tuple[str, str]) -> Non
         assert replay["replayed"] == replay["identical"] >= 3 and replay["changed"] == [], replay
 
         # A wrong pinned key: refused, nothing applied.
-        other_key = tmp_path / "other.key"
-        subprocess.run([sys.executable, "-m", "api.cli", "keygen", str(other_key)], check=True,
-                       capture_output=True)  # fmt: skip
+        other_key = _keygen(tmp_path / "other.key")
         wrong = tmp_path / "wrong-peers.yaml"
-        wrong.write_text(peers.read_text().replace("a.pub.pem", "other.key"), encoding="utf-8")
+        wrong.write_text(peers.read_text().replace("a.pub.pem", other_key.name), encoding="utf-8")
         _register(a.base, OTHER, "dishonest_judgment_debtor", "(2026)粤0106执2号")
         before = _event_count(db_b)
         refused_pull = _pull(db_b, bundle_b, wrong)
@@ -267,9 +270,7 @@ def test_serve_pulls_in_the_background(tmp_path: Path, two_dbs: tuple[str, str])
     db_a, db_b = two_dbs
     bundle_a = _bundle(tmp_path, "bundle-a", EXCHANGE_A)
     bundle_b = _bundle(tmp_path, "bundle-b", EXCHANGE_B)
-    key = tmp_path / "a.key"
-    subprocess.run([sys.executable, "-m", "api.cli", "keygen", str(key)], check=True,
-                   capture_output=True)  # fmt: skip
+    key = _keygen(tmp_path / "a.key")
     callers_a = _callers(tmp_path / "callers-a.yaml", [
         ("A 法院", "court", ["initiator"], "a-court"),
         ("B 实例", "ndrc", ["peer"], "b-pulls-a"),

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from engine import registry
 from engine.batches import Counts, Plan, Problem, Rejected, item_ref
 from engine.errors import InvalidRequest, NotFound
+from engine.registry import service as registry
 from engine.registry.identifiers import (
     china_today,
     org_code_check_char,
@@ -21,6 +21,7 @@ from engine.registry.identifiers import (
     uscc_check_char,
 )
 from engine.registry.service import plan_relations, plan_subjects
+from engine.registry.views import subject_detail
 from engine.service import Service
 from engine.settings import Settings
 from engine.state import Entry, EntryStatus, State
@@ -382,7 +383,7 @@ def test_the_subject_page_shows_relations_entries_and_what_reaches_it(service: S
         service, person(1), SubjectKind.person, decided_on=dt.date(2024, 5, 1), attributes=serious
     )
 
-    page = registry.subject_detail(service, person(1).lower())
+    page = subject_detail(service, person(1).lower())
     assert (page["id"], page["kind"], page["name"]) == (person(1), "person", "张三")
     assert page["relations"] == [
         {
@@ -401,7 +402,7 @@ def test_the_subject_page_shows_relations_entries_and_what_reaches_it(service: S
     ]
 
     # The reverse direction: the listed person reaches the org where they are legal rep today.
-    org_page = registry.subject_detail(service, org(1))
+    org_page = subject_detail(service, org(1))
     assert [(e["id"], e["via"]) for e in org_page["reaching_entries"]] == [
         (own.id, {"person_id": person(1), "role": "legal_representative"})
     ]
@@ -409,7 +410,7 @@ def test_the_subject_page_shows_relations_entries_and_what_reaches_it(service: S
         listed.id,
         *[e.id for e in service.state.entries_of(org(1)) if e.id != listed.id],
     ]
-    assert registry.subject_detail(service, person(2))["reaching_entries"] == []
+    assert subject_detail(service, person(2))["reaching_entries"] == []
 
 
 def test_an_expired_entry_shows_as_expired(service: Service) -> None:
@@ -421,18 +422,18 @@ def test_an_expired_entry_shows_as_expired(service: Service) -> None:
         decided_on=dt.date(2020, 1, 1),
         effective_to=china_today(),
     )
-    [shown] = registry.subject_detail(service, org(1))["entries"]
+    [shown] = subject_detail(service, org(1))["entries"]
     assert shown["status"] == "expired"
 
 
 def test_unknown_and_malformed_ids(service: Service) -> None:
     with pytest.raises(NotFound) as unknown:
-        registry.subject_detail(service, org(7))
+        subject_detail(service, org(7))
     assert unknown.value.code == "unknown_subject"
     with pytest.raises(InvalidRequest) as malformed:
-        registry.subject_detail(service, "12345")
+        subject_detail(service, "12345")
     assert malformed.value.details == [{"field": "id", "message": "must be 18 characters, got 5"}]
     with pytest.raises(InvalidRequest) as both:
-        registry.subject_detail(service, wrong_check(person(1)))
+        subject_detail(service, wrong_check(person(1)))
     assert "as a 统一社会信用代码" in both.value.details[0]["message"]
     assert "as a 公民身份号码: check character mismatch" in both.value.details[0]["message"]

@@ -3,11 +3,15 @@ of its own (sqlite_append)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog, verify
@@ -68,4 +72,42 @@ def test_the_thread_restarts_the_wal_while_the_writer_never_pauses(
             ).fetchall()
         assert frames < 1500
     assert all_seqs(engine) == list(range(1, 302))
+    assert verify(engine).ok
+
+
+def _hold_write_lock(engine: Engine) -> Any:
+    """Another connection (as another process would) holding the database's write lock."""
+    holder: Any = sqlite3.connect(_database(engine), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_batch_waits_for_another_writers_lock_then_commits(engine: Engine) -> None:
+    with DecisionLog(engine) as log:
+        log.append(make_draft(0))  # the writer's connection is open, busy_timeout 0
+        holder = _hold_write_lock(engine)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(log.append, make_draft(1))
+            time.sleep(0.2)
+            assert not waiting.done()  # polling for the lock, not failed
+            holder.execute("COMMIT")
+            holder.close()
+            assert waiting.result(timeout=5).seq == 2
+    assert all_seqs(engine) == [1, 2]
+    assert verify(engine).ok
+
+
+def test_a_lock_held_past_the_wait_fails_the_batch_and_no_more(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_append, "LOCK_WAIT_S", 0.1)
+    with DecisionLog(engine) as log:
+        log.append(make_draft(0))
+        holder = _hold_write_lock(engine)
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+            log.append(make_draft(1))
+        holder.execute("ROLLBACK")
+        holder.close()
+        assert log.append(make_draft(2)).seq == 2  # the next batch takes the freed lock
+    assert all_seqs(engine) == [1, 2]
     assert verify(engine).ok
