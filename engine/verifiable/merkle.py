@@ -185,8 +185,8 @@ class LeafHashes:
 class Frontier:
     """The compact range of a growing tree: one hash per set bit of its size (streaming roots).
 
-    ``append`` costs amortised two hashes; ``root`` O(log n). What ``jrp verify`` uses to get
-    the root at every checkpoint's size in one pass over a log.
+    ``append`` costs amortised two hashes; ``root`` O(log n). Independent of the tiles: what the
+    tile builder's roots are checked against (tests, ``bench/merkle.py --check``).
     """
 
     def __init__(self) -> None:

@@ -1,10 +1,11 @@
 """``jrp verify``: both chains, both stored trees, stored and supplied checkpoints.
 
 One pass per log over its records for the chain (``engine.decisions.verify`` for decisions),
-one over ``(seq, hash)`` for the trees: the stored tiles are rebuilt in memory and compared
-as they complete, and the root at every checkpoint's size is taken on the way (a
-``Frontier``). A checkpoint holds when the log still has ``size`` records, the root of the
-first ``size`` is ``root_hash``, and the signature holds under the key it names.
+one over ``(seq, hash)`` for the trees: the stored tiles are rebuilt in memory a batch at a
+time and compared as they complete, and the root at every checkpoint's size is taken on the
+way (the batches are cut at those sizes; the builder's open tiles hold the root). A
+checkpoint holds when the log still has ``size`` records, the root of the first ``size`` is
+``root_hash``, and the signature holds under the key it names.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection, Engine
 
 from engine.decisions import verify as verify_decision_chain
+from engine.store.dialect import dialect_of
 from engine.store.tables import CHECKPOINT_TABLE, MERKLE_TILE_TABLE, SIGNING_KEY_TABLE
 from engine.verifiable import keys
 from engine.verifiable.checkpoints import LOGS, Checkpoint
 from engine.verifiable.event_chain import GENESIS_HASH, stored_event_hash
-from engine.verifiable.merkle import HASH_SIZE, Frontier, leaf_hash
-from engine.verifiable.tiles import TILE_HEIGHT, TILE_WIDTH, TileBuilder, level_count
+from engine.verifiable.merkle import HASH_SIZE, leaf_hash, leaf_hashes_of_hex, root_hash
+from engine.verifiable.tiles import TILE_HEIGHT, TILE_WIDTH, TileBuilder, TileReader, level_count
 from engine.verifiable.trees import LOG_TABLES, row_checkpoint, tree_state
 
 _BATCH = 5000
+_TREE_BATCH = 20_000
+"""Records per keyset query of the tree pass (each its own short transaction)."""
 
 
 @dataclass(slots=True)
@@ -114,7 +118,6 @@ def _verify_tree(
     public_key: Ed25519PublicKey | None,
 ) -> None:
     log = report.log
-    table = LOG_TABLES[log]
     with engine.connect() as connection:
         state = tree_state(connection, log)
         stored = [
@@ -133,53 +136,94 @@ def _verify_tree(
         connection.rollback()
         wanted = [(c, origin) for c, origin in stored if c is not None]
         wanted += [(c, "") for c in supplied]
-        sizes = {c.size for c, _ in wanted}
-        roots: dict[int, bytes] = {}
-        frontier = Frontier()
-        if 0 in sizes:
-            roots[0] = frontier.root()
-        builder = TileBuilder(0, {})
-        tile_problem: str | None = None
-        seqs: list[int] = []
-        pending: list[bytes] = []
-        for row in _stream(connection, table, [table.c.seq, table.c.hash]):
-            try:
-                leaf = leaf_hash(bytes.fromhex(row.hash))
-            except (ValueError, TypeError):
-                leaf = b"\xff" * HASH_SIZE  # not a hash: no root it is part of can hold
-            frontier.append(leaf)
-            if frontier.size in sizes:
-                roots[frontier.size] = frontier.root()
-            if frontier.size <= state.size:
-                pending.append(leaf)
-                seqs.append(int(row.seq))
-                if len(seqs) % (TILE_WIDTH * 64) == 0:
-                    builder.extend(pending)  # a batch at a time: what TileBuilder is fast at
-                    pending = []
-                    if tile_problem is None:
-                        tile_problem = _compare(
-                            connection, log, builder.take_full(), state.size, seqs
-                        )
-        builder.extend(pending)
-        if tile_problem is None:
-            tile_problem = _compare(connection, log, builder.take_full(), state.size, seqs)
-        if tile_problem is None:
-            tile_problem = _compare(connection, log, builder.tiles(), state.size, seqs)
-        if frontier.size < state.size:
+        roots, length, tile_problem = _rebuild(
+            connection, log, state.size, {c.size for c, _ in wanted}
+        )
+        if length < state.size:
             tile_problem = (
-                f"{log} tree: {state.size} leaves stored but the log holds {frontier.size} records"
+                f"{log} tree: {state.size} leaves stored but the log holds {length} records"
             )
         if tile_problem is not None:
             report.problems.append(tile_problem)
         for checkpoint, origin in wanted:
             report.checkpoints_checked += 1
             problem = _checkpoint_problem(
-                checkpoint, roots, frontier.size, None if origin else public_key, known_keys
+                checkpoint, roots, length, None if origin else public_key, known_keys
             )
             if problem is not None:
                 report.problems.append(
                     f"{origin}{checkpoint.describe()} no longer holds: {problem}"
                 )
+
+
+def _rebuild(
+    connection: Connection, log: str, stored_size: int, sizes: set[int]
+) -> tuple[dict[int, bytes], int, str | None]:
+    """One pass over the log's ``(seq, hash)``: the tree rebuilt in memory a batch at a time
+    and compared with the stored tiles as they complete (the first difference found), and the
+    root at each of ``sizes`` the log reaches (the batches are cut there). Returns the roots,
+    the number of records and the difference (None when every stored tile matches)."""
+    builder = TileBuilder(0, {})
+    roots: dict[int, bytes] = {}
+    problem: str | None = None
+    seqs: list[int] = []
+    cuts = sorted(sizes)
+    for rows in _seq_hash_batches(connection, LOG_TABLES[log].name):
+        leaves = _leaves([row[1] for row in rows])
+        seqs += (int(row[0]) for row in rows)
+        done = 0
+        while done < len(leaves):
+            while cuts and cuts[0] <= builder.size:
+                if cuts[0] == builder.size:
+                    roots[builder.size] = root_hash(
+                        TileReader(None, log, builder.overlay()), builder.size
+                    )
+                cuts.pop(0)
+            take = (
+                len(leaves) - done if not cuts else min(len(leaves) - done, cuts[0] - builder.size)
+            )
+            builder.extend(leaves[done : done + take])
+            done += take
+        if problem is None:
+            problem = _compare(connection, log, builder.take_full(), stored_size, seqs)
+    if cuts and cuts[0] == builder.size:
+        roots[builder.size] = root_hash(TileReader(None, log, builder.overlay()), builder.size)
+    if problem is None:
+        problem = _compare(connection, log, builder.tiles(), stored_size, seqs)
+    return roots, builder.size, problem
+
+
+def _seq_hash_batches(connection: Connection, table: str) -> Iterator[list[tuple[Any, ...]]]:
+    """``(seq, hash)`` of every record in seq order, as the driver's tuples, in keyset batches
+    (the first with no lower bound: a hand-inserted seq 0 or below is seen)."""
+    fetch = dialect_of(connection).fetch_tuples
+    rows = fetch(connection, f"SELECT seq, hash FROM {table} ORDER BY seq LIMIT ?", (_TREE_BATCH,))
+    while rows:
+        connection.rollback()
+        yield rows
+        if len(rows) < _TREE_BATCH:
+            return
+        rows = fetch(
+            connection,
+            f"SELECT seq, hash FROM {table} WHERE seq > ? ORDER BY seq LIMIT ?",
+            (rows[-1][0], _TREE_BATCH),
+        )
+    connection.rollback()
+
+
+def _leaves(hashes: list[Any]) -> list[bytes]:
+    """The leaf hashes of records' hex hashes; a value that is not a hash gets a leaf no root
+    it is part of can hold."""
+    try:
+        return leaf_hashes_of_hex(hashes)
+    except (ValueError, TypeError):
+        leaves = []
+        for value in hashes:
+            try:
+                leaves.append(leaf_hash(bytes.fromhex(value)))
+            except (ValueError, TypeError):
+                leaves.append(b"\xff" * HASH_SIZE)
+        return leaves
 
 
 def _compare(
@@ -189,19 +233,30 @@ def _compare(
     stored_size: int,
     seqs: list[int],
 ) -> str | None:
-    for (level, index), data in sorted(rebuilt.items()):
+    """The first of the ``rebuilt`` tiles (in level, index order) whose stored counterpart
+    differs in the part the stored tree of ``stored_size`` holds, described; the stored
+    tiles are read in one range query per level."""
+    wanted: dict[int, list[int]] = {}
+    for level, index in rebuilt:
+        if level_count(stored_size, level) > TILE_WIDTH * index:
+            wanted.setdefault(level, []).append(index)
+    stored: dict[tuple[int, int], bytes] = {}
+    fetch = dialect_of(connection).fetch_tuples
+    for level, indexes in wanted.items():
+        rows = fetch(
+            connection,
+            f"SELECT idx, data FROM {MERKLE_TILE_TABLE.name} "
+            "WHERE log = ? AND level = ? AND idx >= ? AND idx <= ?",
+            (log, level, min(indexes), max(indexes)),
+        )
+        stored.update(((level, int(index)), bytes(data)) for index, data in rows)
+    connection.rollback()
+    for level, index in sorted(
+        key for key in rebuilt if key[0] in wanted and key[1] in wanted[key[0]]
+    ):
         count = min(TILE_WIDTH, level_count(stored_size, level) - TILE_WIDTH * index)
-        if count <= 0:
-            continue
-        found = connection.execute(
-            sa.select(MERKLE_TILE_TABLE.c.data).where(
-                MERKLE_TILE_TABLE.c.log == log,
-                MERKLE_TILE_TABLE.c.level == level,
-                MERKLE_TILE_TABLE.c.idx == index,
-            )
-        ).scalar()
-        found = bytes(found) if found is not None else b""
-        expected = data[: count * HASH_SIZE]
+        found = stored.get((level, index), b"")
+        expected = rebuilt[(level, index)][: count * HASH_SIZE]
         if found == expected:
             continue
         span = 1 << (TILE_HEIGHT * (level + 1))

@@ -155,3 +155,58 @@ def test_a_checkpoint_with_a_changed_byte_fails(engine: Engine) -> None:
     other = Ed25519PrivateKey.generate()
     resigned = Checkpoint.sign(d.log, d.size, d.root_hash, d.timestamp, other)
     assert any("names key" in p for p in _problems(engine, resigned))
+
+
+def _events(engine: Engine, count: int) -> None:
+    with db.session_scope(engine) as session:
+        payloads = [{"id": f"T{i}", "kind": "org"} for i in range(count)]
+        append(session, [NewEvent(EventType.subject_upserted, p) for p in payloads])
+        session.commit()
+
+
+def _root_by_definition(engine: Engine, size: int) -> str:
+    from engine.verifiable.merkle import Frontier, leaf_hash
+
+    frontier = Frontier()
+    with engine.connect() as connection:
+        for (digest,) in connection.execute(sa.text("SELECT hash FROM event ORDER BY seq")):
+            if frontier.size < size:
+                frontier.append(leaf_hash(bytes.fromhex(digest)))
+    return frontier.root().hex()
+
+
+@pytest.mark.parametrize("batch", [7, 16, 20_000])
+def test_roots_and_tiles_across_batches(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """The tree pass reads the log in batches and cuts them at checkpoint sizes: checkpoints
+    inside a batch, on a batch boundary and past the stored tree all hold, and an edited
+    tile in a late batch is named."""
+    from engine.verifiable import verify
+
+    monkeypatch.setattr(verify, "_TREE_BATCH", batch)
+    VerifiableLogs(engine).use_key(KEY)
+    made = []
+    for size in (17, 256, 257):
+        _events(engine, size - sum(c.size for c in made[-1:]))
+        checkpoint = checkpoint_log(engine, "events", KEY)
+        assert checkpoint is not None and checkpoint.size == size
+        made.append(checkpoint)
+    _events(engine, 43)  # 300 records, the stored tree still at 257
+    beyond = Checkpoint.sign("events", 300, _root_by_definition(engine, 300),
+                             made[0].timestamp, KEY)  # fmt: skip
+    reports = verify_logs(engine, [*made, beyond], KEY.public_key())
+    assert reports[1].problems == []
+    assert reports[1].length == 300
+    assert reports[1].checkpoints_checked == 3 + 4  # three stored, four supplied
+    assert all(c.root_hash == _root_by_definition(engine, c.size) for c in made)
+
+    tile = MERKLE_TILE_TABLE.c
+    where = (tile.log == "events", tile.level == 0, tile.idx == 14)
+    with engine.begin() as connection:
+        data = connection.execute(sa.select(tile.data).where(*where)).scalar_one()
+        connection.execute(
+            sa.update(MERKLE_TILE_TABLE).where(*where).values(data=data[:-1] + bytes([data[-1] ^ 1]))
+        )
+    problems = _problems(engine, *made)
+    assert any("events tree: stored node (level 0, tile 14) differs" in p for p in problems)
