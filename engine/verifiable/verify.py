@@ -166,11 +166,9 @@ def _rebuild(
     builder = TileBuilder(0, {})
     roots: dict[int, bytes] = {}
     problem: str | None = None
-    seqs: list[int] = []
     cuts = sorted(sizes)
     for rows in _seq_hash_batches(connection, LOG_TABLES[log].name):
         leaves = _leaves([row[1] for row in rows])
-        seqs += (int(row[0]) for row in rows)
         done = 0
         while done < len(leaves):
             while cuts and cuts[0] <= builder.size:
@@ -185,11 +183,11 @@ def _rebuild(
             builder.extend(leaves[done : done + take])
             done += take
         if problem is None:
-            problem = _compare(connection, log, builder.take_full(), stored_size, seqs)
+            problem = _compare(connection, log, builder.take_full(), stored_size)
     if cuts and cuts[0] == builder.size:
         roots[builder.size] = root_hash(TileReader(None, log, builder.overlay()), builder.size)
     if problem is None:
-        problem = _compare(connection, log, builder.tiles(), stored_size, seqs)
+        problem = _compare(connection, log, builder.tiles(), stored_size)
     return roots, builder.size, problem
 
 
@@ -231,29 +229,26 @@ def _compare(
     log: str,
     rebuilt: dict[tuple[int, int], bytes],
     stored_size: int,
-    seqs: list[int],
 ) -> str | None:
     """The first of the ``rebuilt`` tiles (in level, index order) whose stored counterpart
     differs in the part the stored tree of ``stored_size`` holds, described; the stored
     tiles are read in one range query per level."""
-    wanted: dict[int, list[int]] = {}
-    for level, index in rebuilt:
-        if level_count(stored_size, level) > TILE_WIDTH * index:
-            wanted.setdefault(level, []).append(index)
+    keys = sorted(key for key in rebuilt if level_count(stored_size, key[0]) > TILE_WIDTH * key[1])
+    by_level: dict[int, list[int]] = {}
+    for level, index in keys:
+        by_level.setdefault(level, []).append(index)
     stored: dict[tuple[int, int], bytes] = {}
     fetch = dialect_of(connection).fetch_tuples
-    for level, indexes in wanted.items():
+    for level, indexes in by_level.items():
         rows = fetch(
             connection,
             f"SELECT idx, data FROM {MERKLE_TILE_TABLE.name} "
             "WHERE log = ? AND level = ? AND idx >= ? AND idx <= ?",
-            (log, level, min(indexes), max(indexes)),
+            (log, level, indexes[0], indexes[-1]),
         )
         stored.update(((level, int(index)), bytes(data)) for index, data in rows)
     connection.rollback()
-    for level, index in sorted(
-        key for key in rebuilt if key[0] in wanted and key[1] in wanted[key[0]]
-    ):
+    for level, index in keys:
         count = min(TILE_WIDTH, level_count(stored_size, level) - TILE_WIDTH * index)
         found = stored.get((level, index), b"")
         expected = rebuilt[(level, index)][: count * HASH_SIZE]
@@ -268,12 +263,20 @@ def _compare(
             ):
                 first += position * (span // TILE_WIDTH)
                 break
-        seq = f"seq {seqs[first]}" if first < len(seqs) else f"leaf {first}"
         return (
             f"{log} tree: stored node (level {level}, tile {index}) differs from the records "
-            f"from {seq} on"
+            f"from {_seq_at(connection, log, first)} on"
         )
     return None
+
+
+def _seq_at(connection: Connection, log: str, position: int) -> str:
+    """The record at leaf ``position`` (0-based, in seq order), named for a report."""
+    seq = connection.execute(
+        sa.select(LOG_TABLES[log].c.seq).order_by(LOG_TABLES[log].c.seq).offset(position).limit(1)
+    ).scalar()
+    connection.rollback()
+    return f"leaf {position}" if seq is None else f"seq {seq}"
 
 
 def _checkpoint_problem(
