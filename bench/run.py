@@ -143,7 +143,7 @@ def build_trees(url: str) -> None:
     serve`` without a key makes), as a service in use has them. Otherwise every server
     started on a fresh copy builds the tree of every imported event in its checkpoint thread
     during the first measured rounds: 6.5 million leaves at city scale, about 30 s of CPU
-    competing with the checks (docs/performance.md, third round)."""
+    competing with the checks (docs/performance.md, "A first start on a big database")."""
     engine = db.create_db_engine(url)
     try:
         for log in LOGS:
