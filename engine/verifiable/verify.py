@@ -166,26 +166,27 @@ def _rebuild(
     builder = TileBuilder(0, {})
     roots: dict[int, bytes] = {}
     problem: str | None = None
-    cuts = sorted(sizes)
+    cuts = sorted(sizes, reverse=True)  # the smallest last
+
+    def take_roots() -> None:  # the roots of the sizes reached, the ones passed dropped
+        while cuts and cuts[-1] <= builder.size:
+            if cuts.pop() == builder.size:
+                overlay = TileReader(None, log, builder.overlay())
+                roots[builder.size] = root_hash(overlay, builder.size)
+
+    take_roots()
     for rows in _seq_hash_batches(connection, LOG_TABLES[log].name):
         leaves = _leaves([row[1] for row in rows])
         done = 0
         while done < len(leaves):
-            while cuts and cuts[0] <= builder.size:
-                if cuts[0] == builder.size:
-                    roots[builder.size] = root_hash(
-                        TileReader(None, log, builder.overlay()), builder.size
-                    )
-                cuts.pop(0)
             take = (
-                len(leaves) - done if not cuts else min(len(leaves) - done, cuts[0] - builder.size)
+                len(leaves) - done if not cuts else min(len(leaves) - done, cuts[-1] - builder.size)
             )
             builder.extend(leaves[done : done + take])
             done += take
+            take_roots()
         if problem is None:
             problem = _compare(connection, log, builder.take_full(), stored_size)
-    if cuts and cuts[0] == builder.size:
-        roots[builder.size] = root_hash(TileReader(None, log, builder.overlay()), builder.size)
     if problem is None:
         problem = _compare(connection, log, builder.tiles(), stored_size)
     return roots, builder.size, problem

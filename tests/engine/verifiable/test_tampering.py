@@ -15,7 +15,9 @@ from engine.decisions import DecisionLog
 from engine.store import db
 from engine.store.events import EventType, NewEvent, append
 from engine.store.tables import MERKLE_TILE_TABLE
+from engine.verifiable import verify
 from engine.verifiable.checkpoints import Checkpoint
+from engine.verifiable.merkle import Frontier, leaf_hash
 from engine.verifiable.service import VerifiableLogs
 from engine.verifiable.trees import checkpoint_log
 from engine.verifiable.verify import verify_logs
@@ -165,8 +167,6 @@ def _events(engine: Engine, count: int) -> None:
 
 
 def _root_by_definition(engine: Engine, size: int) -> str:
-    from engine.verifiable.merkle import Frontier, leaf_hash
-
     frontier = Frontier()
     with engine.connect() as connection:
         for (digest,) in connection.execute(sa.text("SELECT hash FROM event ORDER BY seq")):
@@ -182,8 +182,6 @@ def test_roots_and_tiles_across_batches(
     """The tree pass reads the log in batches and cuts them at checkpoint sizes: checkpoints
     inside a batch, on a batch boundary and past the stored tree all hold, and an edited
     tile in a late batch is named."""
-    from engine.verifiable import verify
-
     monkeypatch.setattr(verify, "_TREE_BATCH", batch)
     VerifiableLogs(engine).use_key(KEY)
     made = []
