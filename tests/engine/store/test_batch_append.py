@@ -3,6 +3,7 @@ goes from the head the writer last committed, the ``seq`` key arbitrating betwee
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engine.decisions import DecisionLog, verify
-from engine.store import pg_append
+from engine.store import db, pg_append
 from tests.engine.decisions.test_decision_log import all_seqs, make_draft
 
 
@@ -84,3 +85,39 @@ def test_deleting_the_newest_records_behind_a_writer_is_not_healed(engine: Engin
     assert all_seqs(engine) == [1, 2, 4]
     result = verify(engine)
     assert not result.ok and result.first_bad_seq == 3  # where the sequence breaks
+
+
+def _coroutine_appends(log: DecisionLog, offset: int) -> None:
+    """Five passes of ten coroutine appends each, on an event loop of this thread."""
+
+    async def run() -> None:
+        for r in range(5):
+            drafts = [make_draft(offset + r * 10 + k) for k in range(10)]
+            await asyncio.gather(*(log.append_async(draft) for draft in drafts))
+
+    asyncio.run(run())
+
+
+def test_coroutines_on_two_loops_and_threads_share_one_chain(engine: Engine, db_url: str) -> None:
+    # Two writers (one per engine, as two processes have), each fed by the coroutines of
+    # a loop of its own, the first also by a thread's appends: one chain.
+    other_engine = db.create_db_engine(db_url)
+    try:
+        with DecisionLog(engine) as first, DecisionLog(other_engine) as second:
+            work = [
+                threading.Thread(target=_coroutine_appends, args=(first, 0)),
+                threading.Thread(target=_coroutine_appends, args=(second, 1000)),
+                threading.Thread(
+                    target=lambda: [first.append(make_draft(2000 + i)) for i in range(20)]
+                ),
+            ]
+            for thread in work:
+                thread.start()
+            for thread in work:
+                thread.join()
+            committed = first.decisions_committed + second.decisions_committed
+    finally:
+        other_engine.dispose()
+    assert committed == 120
+    assert all_seqs(engine) == list(range(1, 121))
+    assert verify(engine).ok
