@@ -1,8 +1,8 @@
 """A served instance killed with SIGKILL under load: every decision it answered is in the log.
 
-A check is answered only after its batch committed (``engine/decisions/writer.py``), on
-either database and on either path a batch takes (PostgreSQL: committed on the event loop;
-SQLite: by the writer thread), so nothing answered may be missing after ``kill -9``.
+A check is answered only after its batch committed (``engine/decisions/writer.py``: the
+writer thread's one optimistic ``INSERT`` on PostgreSQL, its ``BEGIN IMMEDIATE`` transaction
+on SQLite), so nothing answered may be missing after ``kill -9``.
 """
 
 from __future__ import annotations
