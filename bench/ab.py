@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -50,14 +51,31 @@ def ensure_with_entries(args: argparse.Namespace, setup: RoundsSetup) -> None:
 
 
 def serve(tree: Path, name: str, url: str, callers: Path, logs: Path) -> Server:
-    """``jrp serve`` of ``tree`` (its modules first on the path), one worker."""
+    """``jrp serve`` of ``tree``, one worker, run from ``tree``: ``python -m`` puts its
+    working directory first on ``sys.path``, before ``PYTHONPATH``, so a server started from
+    the project root would run the project's code whatever tree it was meant to run (it did,
+    until session 11: every A/B before then compared the project with itself)."""
+    tree = tree.resolve()
+    runs_tree(tree)
     os.environ["PYTHONPATH"] = str(tree)
     try:
         command = [PYTHON, "-m", "api.cli", "serve", "--db", url, "--callers", str(callers)]
-        server = Server(name, command, 1, logs)
+        server = Server(name, command, 1, logs, cwd=tree)
     finally:
         os.environ.pop("PYTHONPATH", None)
     return server
+
+
+def runs_tree(tree: Path) -> None:
+    """Exit unless the interpreter, started as ``serve`` starts it, imports ``tree``'s code."""
+    found = subprocess.run(
+        [PYTHON, "-c", "import api.cli; print(api.cli.__file__)"],
+        cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    module = Path(found.stdout.strip() or "?").resolve()
+    if found.returncode != 0 or not module.is_relative_to(tree):
+        raise SystemExit(f"{tree} would not run its own code: api.cli is {module}")
 
 
 def main() -> None:

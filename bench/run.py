@@ -238,10 +238,12 @@ def memory(pid: int) -> dict[str, int]:
 class Server(ServeProcess):
     """``jrp serve`` (or ``bench.server``) in a child process, until ``stop``."""
 
-    def __init__(self, name: str, command: list[str], workers: int, logs: Path) -> None:
+    def __init__(
+        self, name: str, command: list[str], workers: int, logs: Path, *, cwd: Path = ROOT
+    ) -> None:
         self.name = name
         super().__init__(command, logs / f"serve-{name}.log", workers=workers,
-                         env={"JRP_LOG_FORMAT": "json"}, cwd=ROOT)  # fmt: skip
+                         env={"JRP_LOG_FORMAT": "json"}, cwd=cwd)  # fmt: skip
 
 
 def measure(server: Server, args: argparse.Namespace, checks: Path, logs: Path) -> dict[str, Any]:
