@@ -31,6 +31,7 @@ from engine.decisions import (
     verify,
 )
 from engine.decisions.canonical import record_hash
+from engine.decisions.writer import MAX_BATCH
 from engine.errors import NotReady
 from engine.store import db
 
@@ -148,16 +149,43 @@ def test_append_async_returns_the_committed_record(engine: Engine, log: Decision
     assert verify(engine).length == 5
 
 
-def test_the_appends_of_one_loop_pass_reach_the_writer_together(
-    engine: Engine, log: DecisionLog
-) -> None:
-    async def one_pass() -> list[StoredDecision]:
-        # All 40 appends are made before the loop's next pass: one hand-over, one batch.
-        return list(await asyncio.gather(*(log.append_async(make_draft(i)) for i in range(40))))
+async def one_pass(log: DecisionLog, count: int) -> list[StoredDecision]:
+    """``count`` appends made before the loop's next pass: one hand-over to the writer."""
+    return list(await asyncio.gather(*(log.append_async(make_draft(i)) for i in range(count))))
 
-    assert sorted(s.seq for s in asyncio.run(one_pass())) == list(range(1, 41))
-    assert log.batches_committed == 1 and log.largest_batch == 40
+
+def test_the_appends_of_one_loop_pass_reach_the_writer_together(engine: Engine) -> None:
+    with DecisionLog(engine, max_batch=100) as log:
+        assert sorted(s.seq for s in asyncio.run(one_pass(log, 40))) == list(range(1, 41))
+        assert log.batches_committed == 1 and log.largest_batch == 40
     assert verify(engine).ok
+
+
+def test_a_hand_over_past_max_batch_commits_in_order_in_parts(engine: Engine) -> None:
+    assert DecisionLog.__init__.__kwdefaults__["max_batch"] == MAX_BATCH == 25
+    with DecisionLog(engine) as log:
+        stored = asyncio.run(one_pass(log, 60))
+        # Appended in this order: the first 25 commit first (their answers can go out while
+        # the rest commits), then 25, then 10.
+        assert [s.seq for s in stored] == list(range(1, 61))
+        assert log.batches_committed == 3 and log.largest_batch == 25
+    assert verify(engine).ok
+
+
+def test_close_commits_the_rest_of_a_split_hand_over(engine: Engine) -> None:
+    log = DecisionLog(engine, max_batch=25)
+    stored: list[StoredDecision] = []
+    with chain_lock(engine):  # the writer's first part waits here; 35 are carried over
+        appending = threading.Thread(target=lambda: stored.extend(asyncio.run(one_pass(log, 60))))
+        appending.start()
+        wait_until(lambda: log.pending == 60)
+        closing = threading.Thread(target=log.close)
+        closing.start()
+    closing.join()
+    appending.join()
+    assert [s.seq for s in stored] == list(range(1, 61))
+    assert log.batches_committed == 3 and log.pending == 0
+    assert verify(engine).length == 60
 
 
 def test_appends_handed_over_after_close_fail_as_not_ready(engine: Engine) -> None:
