@@ -162,13 +162,22 @@ def test_the_appends_of_one_loop_pass_reach_the_writer_together(engine: Engine) 
 
 
 def test_a_hand_over_past_max_batch_commits_in_order_in_parts(engine: Engine) -> None:
-    assert DecisionLog.__init__.__kwdefaults__["max_batch"] == MAX_BATCH == 25
-    with DecisionLog(engine) as log:
+    with DecisionLog(engine, max_batch=25) as log:
         stored = asyncio.run(one_pass(log, 60))
         # Appended in this order: the first 25 commit first (their answers can go out while
         # the rest commits), then 25, then 10.
         assert [s.seq for s in stored] == list(range(1, 61))
         assert log.batches_committed == 3 and log.largest_batch == 25
+    assert verify(engine).ok
+
+
+def test_the_default_batch_splits_hand_overs_on_postgresql_only(engine: Engine) -> None:
+    expected = 25 if engine.dialect.name == "postgresql" else 256
+    assert MAX_BATCH[engine.dialect.name] == expected
+    with DecisionLog(engine) as log:
+        stored = asyncio.run(one_pass(log, 60))
+        assert [s.seq for s in stored] == list(range(1, 61))
+        assert log.largest_batch == min(60, expected)
     assert verify(engine).ok
 
 
