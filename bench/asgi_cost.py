@@ -1,7 +1,10 @@
 """Process CPU per request of ``GET /healthz`` and ``POST /v1/checks``, in-process (no HTTP).
 
-    PYTHONPATH=TREE .venv/bin/python -m bench.asgi_cost --db URL [--requests 6000]
-                    [--concurrency 50] [--runs 4]
+    cd TREE && PYTHONPATH=TREE PROJECT/.venv/bin/python -m bench.asgi_cost --db URL
+        [--requests 6000] [--concurrency 50] [--runs 4]
+
+From the tree measured: ``python -m`` puts the working directory first on ``sys.path``,
+before ``PYTHONPATH``, so run from the project root it measures the project's code.
 
 The app exactly as ``jrp serve`` builds it (``api.app.create_app``, decision log on, metrics
 on in a temporary multi-process directory as ``jrp serve`` sets it), called through ASGI by
