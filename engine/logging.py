@@ -64,12 +64,23 @@ def _logger_name(
     return event_dict
 
 
+_configured: dict[str, str] | None = None
+
+
+def configured() -> dict[str, str] | None:
+    """The arguments of this process's last ``configure``, or None: a child process of the
+    service's own (``engine.decisions.writer_process``) logs as its parent does."""
+    return None if _configured is None else dict(_configured)
+
+
 def configure(
     *,
     log_format: Literal["auto", "json", "console"] = "auto",
     level: str = "info",
 ) -> None:
     """Configure structlog and the standard library loggers it shares output with."""
+    global _configured
+    _configured = {"log_format": log_format, "level": level}
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)

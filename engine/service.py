@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from engine import metrics
 from engine.decisions import DecisionLog
+from engine.decisions.commit import WriterKind
 from engine.errors import NotReady
 from engine.policy import storage as policy_store
 from engine.policy.bundles import load_bundle
@@ -54,7 +55,9 @@ WriteBuilder = Callable[[Session, State], list[NewEvent]]
 class Service:
     """One process's view of the service; request handlers reach everything through it."""
 
-    def __init__(self, *, engine: Engine, policy_dir: Path) -> None:
+    def __init__(
+        self, *, engine: Engine, policy_dir: Path, decision_writer: WriterKind = "thread"
+    ) -> None:
         self.engine = engine
         self.policy_dir = policy_dir
         self.state = State()
@@ -68,15 +71,25 @@ class Service:
             probe=lambda: heads.AsyncLogHead(engine),
             position=lambda: self.state.seq,
         )
-        self.decisions = DecisionLog(engine)
+        self.decisions = DecisionLog(engine, writer=decision_writer)
         self.verifiable = VerifiableLogs(engine)  # checkpoints start with the app (api/app.py)
         self.public_rate = 60  # public requests a minute per client address (JRP_PUBLIC_RATE)
         self.region: str | None = None  # JRP_REGION, shown in the exchange feed
         self.puller: Puller | None = None  # background pulls of peers (engine/exchange)
 
     @classmethod
-    def start(cls, settings: Settings, *, engine: Engine | None = None) -> Service:
-        """Migrate, load and record the policy bundle, rebuild the state; raises InvalidPolicy."""
+    def start(
+        cls,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        decision_writer: WriterKind | None = None,
+    ) -> Service:
+        """Migrate, load and record the policy bundle, rebuild the state; raises InvalidPolicy.
+
+        Decisions are committed where ``decision_writer`` says, by default where the settings
+        say (``JRP_DECISION_WRITER``).
+        """
         engine = engine or db.create_db_engine(settings.db)
         try:
             db.migrate(engine)
@@ -84,7 +97,11 @@ class Service:
         except BaseException:
             engine.dispose()
             raise
-        service = cls(engine=engine, policy_dir=settings.policy)
+        service = cls(
+            engine=engine,
+            policy_dir=settings.policy,
+            decision_writer=decision_writer or settings.decision_writer,
+        )
         try:
             service.public_rate = settings.public_rate
             service.region = settings.region
@@ -114,8 +131,8 @@ class Service:
         db.migrate(engine)
         with db.session_scope(engine) as session:
             in_force = policy_store.in_force_version(session)
-        if in_force is None:
-            return cls.start(settings, engine=engine)
+        if in_force is None:  # a tool's: its decisions, if any, from its writer thread
+            return cls.start(settings, engine=engine, decision_writer="thread")
         service = cls(engine=engine, policy_dir=settings.policy)
         service.restore_snapshot()
         service.catch_up()

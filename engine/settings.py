@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds a request's line and headers may take to arrive (408 beyond)",
     )
+    decision_writer: Literal["thread", "process"] = Field(
+        default="process",
+        description="where decision batches are committed: a child process (another core, "
+        "off the serving process's GIL) or the serving process's writer thread",
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -69,6 +74,18 @@ class Settings(BaseSettings):
             # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @model_validator(mode="after")
+    def _writer_can_reach_the_database(self) -> Settings:
+        if self.decision_writer == "process" and self.db.split("?")[0] in (
+            "sqlite://",
+            "sqlite:///:memory:",
+        ):
+            raise ValueError(
+                "an in-memory SQLite database cannot be written from another process: "
+                "set JRP_DECISION_WRITER=thread or use a database file"
+            )
+        return self
 
     @field_validator("policy")
     @classmethod

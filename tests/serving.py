@@ -25,8 +25,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def child_pids(pid: int) -> list[int]:
-    """uvicorn's worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+WRITER_PROCESS = b"engine.decisions.writer_process"
+"""In the command line of a decision writer process (``engine/decisions/writer_process.py``)."""
+
+
+def _children(pid: int) -> list[tuple[int, bytes]]:
+    """``pid``'s child processes and their command lines (not multiprocessing's resource
+    tracker)."""
     found = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -36,8 +41,33 @@ def child_pids(pid: int) -> list[int]:
         except OSError:
             continue
         if b"resource_tracker" not in command:
-            found.append(int(status.parent.name))
+            found.append((int(status.parent.name), command))
     return found
+
+
+def child_pids(pid: int) -> list[int]:
+    """uvicorn's worker processes under ``pid`` (not decision writer processes)."""
+    return [child for child, command in _children(pid) if WRITER_PROCESS not in command]
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """Every process under ``pid``: workers and the decision writer processes."""
+    found = []
+    for child, _command in _children(pid):
+        found += [child, *descendant_pids(child)]
+    return found
+
+
+def writer_pids(pid: int) -> list[int]:
+    """The decision writer processes at any depth under ``pid``."""
+    return [child for child in descendant_pids(pid) if WRITER_PROCESS in _command_line(child)]
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 class ServerNotReady(RuntimeError):
@@ -66,7 +96,9 @@ class ServeProcess:
                 [*command, "--port", str(self.port), *more],
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                env=None if env is None else {**os.environ, **env},
+                # As shipped: decisions committed by a writer process (the test suite's
+                # own services use the writer thread, tests/conftest.py).
+                env={**os.environ, "JRP_DECISION_WRITER": "process", **(env or {})},
                 cwd=cwd,
             )
         self.started = time.perf_counter()
@@ -91,8 +123,12 @@ class ServeProcess:
         return self.log.read_text(errors="replace")[-chars:]
 
     def pids(self) -> list[int]:
-        """The parent and its workers."""
-        return [self.process.pid, *child_pids(self.process.pid)]
+        """The parent, its workers and their decision writer processes (the service's CPU)."""
+        return [self.process.pid, *descendant_pids(self.process.pid)]
+
+    def writer_pids(self) -> list[int]:
+        """The decision writer processes (one per serving process)."""
+        return writer_pids(self.process.pid)
 
     def worker_pids(self) -> list[int]:
         """The processes serving requests."""

@@ -8,66 +8,30 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from engine import metrics
-from engine.decisions.canonical import (
-    GENESIS_HASH,
-    canonical_record,
-    chain_hash,
-    encode_json,
+from engine.decisions.canonical import encode_json
+from engine.decisions.commit import (
+    Committer,
+    Pending,
+    ThreadCommitter,
+    WriterKind,
+    chain_lock,
 )
-from engine.decisions.hit_index import hit_rows, insert_hits
 from engine.decisions.records import DecisionDraft, StoredDecision
+from engine.decisions.writer_process import ProcessCommitter
 from engine.errors import NotReady
 from engine.store.db import driver_message
-from engine.store.dialect import DECISION_APPEND_LOCK_KEY, dialect_of
-from engine.store.pg_append import PostgresAppender, as_sqlalchemy_error
-from engine.store.sqlite_append import SqliteAppender
-from engine.store.tables import CALLER_LEN, CODE_LEN, DECISION_TABLE
+from engine.store.tables import CALLER_LEN, CODE_LEN
+
+__all__ = ["MAX_BATCH", "DecisionLog", "chain_lock"]
 
 log = structlog.get_logger(__name__)
-
-
-@contextmanager
-def chain_lock(engine: Engine) -> Iterator[Connection]:
-    """A transaction holding the chain's append lock, committed on success: every process
-    appending to one database waits its turn and reads the head the previous holder
-    committed."""
-    with dialect_of(engine).locked_transaction(engine, DECISION_APPEND_LOCK_KEY) as connection:
-        yield connection
-
-
-def chain_head(connection: Connection) -> tuple[int, str]:
-    """The last ``(seq, hash)`` of the chain, ``(0, GENESIS_HASH)`` when empty."""
-    seq = DECISION_TABLE.c.seq
-    row = connection.execute(
-        sa.select(seq, DECISION_TABLE.c.hash).order_by(seq.desc()).limit(1)
-    ).first()
-    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
-
-
-@dataclass(slots=True)
-class _Pending:
-    draft: DecisionDraft
-    request_json: str
-    response_json: str
-    future: Future[StoredDecision] | None = None
-    """The waiting thread's future (``append``), or None for a coroutine (``append_async``)."""
-    loop: asyncio.AbstractEventLoop | None = None
-    waiter: asyncio.Future[StoredDecision] | None = None
-
-    def live(self) -> bool:
-        """False when a thread's future was cancelled before the batch started."""
-        return self.future is None or self.future.set_running_or_notify_cancel()
 
 
 MAX_BATCH = {"postgresql": 25, "sqlite": 256}
@@ -101,7 +65,12 @@ class DecisionLog:
     """
 
     def __init__(
-        self, engine: Engine, *, max_batch: int | None = None, max_wait: float = 0.0
+        self,
+        engine: Engine,
+        *,
+        max_batch: int | None = None,
+        max_wait: float = 0.0,
+        writer: WriterKind = "thread",
     ) -> None:
         if max_batch is None:
             max_batch = MAX_BATCH.get(engine.dialect.name, MAX_BATCH["sqlite"])
@@ -112,10 +81,10 @@ class DecisionLog:
         self._engine = engine
         self._max_batch = max_batch
         self._max_wait = max_wait
-        self._queue: queue.SimpleQueue[_Pending | list[_Pending] | None] = queue.SimpleQueue()
-        self._carried: list[_Pending] = []  # a hand-over's appends past max_batch (writer only)
+        self._queue: queue.SimpleQueue[Pending | list[Pending] | None] = queue.SimpleQueue()
+        self._carried: list[Pending] = []  # a hand-over's appends past max_batch (writer only)
         # Coroutines' appends waiting for their loop's next pass, per loop (``append_async``).
-        self._handing: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        self._handing: dict[asyncio.AbstractEventLoop, list[Pending]] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._pending = 0
@@ -123,9 +92,9 @@ class DecisionLog:
         self._batches_failed = 0
         self._decisions_committed = 0
         self._largest_batch = 0
-        self._appender: PostgresAppender | SqliteAppender | None = dialect_of(
-            engine
-        ).batch_appender(engine, DECISION_APPEND_LOCK_KEY, GENESIS_HASH)
+        self._committer: Committer = (
+            ProcessCommitter(engine) if writer == "process" else ThreadCommitter(engine)
+        )
         self._thread = threading.Thread(target=self._run, name="jrp-decision-log", daemon=True)
         self._thread.start()
 
@@ -174,11 +143,11 @@ class DecisionLog:
         except NotReady as exc:  # closed since those appends were made
             _resolve([(pending, None) for pending in batch], exc)
 
-    def _submit(self, item: _Pending | list[_Pending]) -> None:
+    def _submit(self, item: Pending | list[Pending]) -> None:
         with self._lock:
             if self._closed:
                 raise NotReady("the decision log is closed")
-            self._pending += 1 if isinstance(item, _Pending) else len(item)
+            self._pending += 1 if isinstance(item, Pending) else len(item)
             self._queue.put(item)
 
     def close(self) -> None:
@@ -234,7 +203,7 @@ class DecisionLog:
                     first = self._queue.get()
                     if first is None:
                         break
-                    batch = [first] if isinstance(first, _Pending) else list(first)
+                    batch = [first] if isinstance(first, Pending) else list(first)
                 # The stop marker is only read into a batch below max_batch: nothing is
                 # carried over past it.
                 stopping = self._gather(batch)
@@ -248,10 +217,9 @@ class DecisionLog:
             carried, self._carried = self._carried, []
             self._fail(carried)
             self._fail_queued()
-            if self._appender is not None:
-                self._appender.close()
+            self._committer.close()
 
-    def _gather(self, batch: list[_Pending]) -> bool:
+    def _gather(self, batch: list[Pending]) -> bool:
         """Add queued appends to ``batch``; True when the stop marker was reached."""
         deadline = time.monotonic() + self._max_wait
         while len(batch) < self._max_batch:
@@ -267,20 +235,20 @@ class DecisionLog:
                     return False
             if item is None:
                 return True
-            if isinstance(item, _Pending):
+            if isinstance(item, Pending):
                 batch.append(item)
             else:
                 batch.extend(item)  # a loop's hand-over: past max_batch it is split (_run)
         return False
 
-    def _flush(self, batch: list[_Pending]) -> None:
+    def _flush(self, batch: list[Pending]) -> None:
         live = [p for p in batch if p.live()]
         self._resolved(len(batch) - len(live))
         if not live:
             return
         started = time.perf_counter()
         try:
-            stored = self._commit_batch(live)
+            stored = self._committer.commit(live)
         except Exception as exc:
             # If the connection died during COMMIT the batch may in fact be stored; its callers
             # still see an error, so the log can hold an answer nobody received, never the
@@ -290,7 +258,7 @@ class DecisionLog:
             log.error(
                 "decision_log.batch_failed",
                 size=len(live),
-                error_type=type(exc).__name__,
+                error_type=getattr(exc, "error_type", type(exc).__name__),
                 error=driver_message(exc),
             )
             _settle(live, None, exc)
@@ -304,25 +272,6 @@ class DecisionLog:
         _settle(live, stored, None)
         self._resolved(len(live))
 
-    def _commit_batch(self, batch: Sequence[_Pending]) -> list[StoredDecision]:
-        """Write one batch in one transaction; the records in ``batch`` order."""
-        chained = _Batch(batch)
-        if self._appender is not None:  # the database's own (engine/store/*_append.py)
-            try:
-                appended = self._appender.append(chained)
-            except Exception as exc:
-                raise as_sqlalchemy_error(exc, self._engine) from exc
-            if appended is not None:
-                return appended
-        # PostgreSQL when other workers kept moving the head: read it under the lock.
-        with chain_lock(self._engine) as connection:
-            records, _ = chained.chain(*chain_head(connection))
-            decisions, hits = chained.rows(records)
-            dialect = dialect_of(connection)
-            dialect.bulk_insert(connection, DECISION_TABLE, decisions, ("request", "response"))
-            insert_hits(connection, hits)
-        return records
-
     def _resolved(self, count: int) -> None:
         if count:
             with self._lock:
@@ -334,37 +283,21 @@ class DecisionLog:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            self._fail([] if item is None else [item] if isinstance(item, _Pending) else item)
+            self._fail([] if item is None else [item] if isinstance(item, Pending) else item)
 
-    def _fail(self, items: list[_Pending]) -> None:
+    def _fail(self, items: list[Pending]) -> None:
         live = [pending for pending in items if pending.live()]
         _settle(live, None, NotReady("the decision log stopped"))
         self._resolved(len(items))
 
 
-def _chain(
-    batch: Sequence[_Pending], seq: int, prev_hash: str, canonical: list[bytes] | None = None
-) -> list[StoredDecision]:
-    """The batch's records, numbered and hashed on from the head ``(seq, prev_hash)``; each
-    record's canonical bytes (what its hash covers) appended to ``canonical`` when given."""
-    records: list[StoredDecision] = []
-    for pending in batch:
-        seq += 1
-        record, text = _chained(pending, seq=seq, prev_hash=prev_hash)
-        records.append(record)
-        if canonical is not None:
-            canonical.append(text)
-        prev_hash = record.hash
-    return records
-
-
 def _settle(
-    batch: Sequence[_Pending],
+    batch: Sequence[Pending],
     records: Sequence[StoredDecision] | None,
     error: BaseException | None,
 ) -> None:
     """Resolve every append of a batch: threads directly, coroutines in one call per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, StoredDecision | None]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Pending, StoredDecision | None]]] = {}
     for index, pending in enumerate(batch):
         record = None if records is None else records[index]
         if pending.future is not None:
@@ -382,7 +315,7 @@ def _settle(
 
 
 def _resolve(
-    items: list[tuple[_Pending, StoredDecision | None]], error: BaseException | None
+    items: list[tuple[Pending, StoredDecision | None]], error: BaseException | None
 ) -> None:
     for pending, record in items:
         waiter = pending.waiter
@@ -401,66 +334,7 @@ def _observe(waiting: asyncio.Future[StoredDecision]) -> None:
         waiting.exception()
 
 
-_COLUMNS = tuple(column.name for column in DECISION_TABLE.columns)
-
-
-class _Batch:
-    """A batch as the appenders chain and store it (``engine.store.pg_append.ChainBatch``)."""
-
-    __slots__ = ("_pending",)
-
-    def __init__(self, pending: Sequence[_Pending]) -> None:
-        self._pending = pending
-
-    def chain(self, seq: int, prev_hash: str) -> tuple[list[StoredDecision], list[bytes]]:
-        canonical: list[bytes] = []
-        return _chain(self._pending, seq, prev_hash, canonical), canonical
-
-    def rows(
-        self, records: Sequence[StoredDecision]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The decision rows (request and response as the canonical JSON text already made)
-        and their decision-hit index rows (engine/decisions/hit_index.py)."""
-        pairs = list(zip(self._pending, records, strict=True))
-        decisions = [
-            {
-                **{field: getattr(record, field) for field in _COLUMNS},
-                "request": pending.request_json,
-                "response": pending.response_json,
-            }
-            for pending, record in pairs
-        ]
-        hits = [
-            hit
-            for pending, record in pairs
-            for hit in hit_rows(record.seq, record.department, pending.draft.response)
-        ]
-        return decisions, hits
-
-
-def _chained(pending: _Pending, *, seq: int, prev_hash: str) -> tuple[StoredDecision, bytes]:
-    draft = pending.draft
-    record = canonical_record(
-        seq=seq,
-        decision_id=draft.decision_id,
-        decided_at=draft.decided_at,
-        caller=draft.caller,
-        department=draft.department,
-        subject_id=draft.subject_id,
-        matter=draft.matter,
-        request_json=pending.request_json,
-        response_json=pending.response_json,
-        policy_version=draft.policy_version,
-        event_seq=draft.event_seq,
-        prev_hash=prev_hash,
-    )
-    stored = StoredDecision.from_draft(
-        draft, seq=seq, prev_hash=prev_hash, hash=chain_hash(prev_hash, record)
-    )
-    return stored, record
-
-
-def _prepare(draft: DecisionDraft) -> _Pending:
+def _prepare(draft: DecisionDraft) -> Pending:
     """Validate and pre-encode a draft in the caller's thread; ValueError/TypeError if unfit."""
     try:
         canonical_id = str(uuid.UUID(draft.decision_id))
@@ -480,7 +354,7 @@ def _prepare(draft: DecisionDraft) -> _Pending:
         raise ValueError("event_seq must not be negative")
     if not isinstance(draft.request, dict) or not isinstance(draft.response, dict):
         raise TypeError("request and response must be JSON objects (dicts)")
-    return _Pending(
+    return Pending(
         draft=draft,
         request_json=encode_json(draft.request),
         response_json=encode_json(draft.response),

@@ -31,7 +31,9 @@ from engine.decisions import (
     verify,
 )
 from engine.decisions.canonical import record_hash
+from engine.decisions.commit import WriterKind
 from engine.decisions.writer import MAX_BATCH
+from engine.decisions.writer_process import CommitFailed
 from engine.errors import NotReady
 from engine.store import db
 
@@ -120,9 +122,16 @@ def _append(decision_log: DecisionLog, n: int) -> None:
     decision_log.append(make_draft(n))
 
 
+@pytest.fixture(params=["thread", "process"])
+def writer(request: pytest.FixtureRequest) -> WriterKind:
+    """Each test of a writer's behaviour runs with both (``DecisionLog(writer=...)``)."""
+    kind: WriterKind = request.param
+    return kind
+
+
 @pytest.fixture
-def log(engine: Engine) -> Iterator[DecisionLog]:
-    with DecisionLog(engine) as decision_log:
+def log(engine: Engine, writer: WriterKind) -> Iterator[DecisionLog]:
+    with DecisionLog(engine, writer=writer) as decision_log:
         yield decision_log
 
 
@@ -154,15 +163,19 @@ async def one_pass(log: DecisionLog, count: int) -> list[StoredDecision]:
     return list(await asyncio.gather(*(log.append_async(make_draft(i)) for i in range(count))))
 
 
-def test_the_appends_of_one_loop_pass_reach_the_writer_together(engine: Engine) -> None:
-    with DecisionLog(engine, max_batch=100) as log:
+def test_the_appends_of_one_loop_pass_reach_the_writer_together(
+    writer: WriterKind, engine: Engine
+) -> None:
+    with DecisionLog(engine, writer=writer, max_batch=100) as log:
         assert sorted(s.seq for s in asyncio.run(one_pass(log, 40))) == list(range(1, 41))
         assert log.batches_committed == 1 and log.largest_batch == 40
     assert verify(engine).ok
 
 
-def test_a_hand_over_past_max_batch_commits_in_order_in_parts(engine: Engine) -> None:
-    with DecisionLog(engine, max_batch=25) as log:
+def test_a_hand_over_past_max_batch_commits_in_order_in_parts(
+    writer: WriterKind, engine: Engine
+) -> None:
+    with DecisionLog(engine, writer=writer, max_batch=25) as log:
         stored = asyncio.run(one_pass(log, 60))
         # Appended in this order: the first 25 commit first (their answers can go out while
         # the rest commits), then 25, then 10.
@@ -171,18 +184,20 @@ def test_a_hand_over_past_max_batch_commits_in_order_in_parts(engine: Engine) ->
     assert verify(engine).ok
 
 
-def test_the_default_batch_splits_hand_overs_on_postgresql_only(engine: Engine) -> None:
+def test_the_default_batch_splits_hand_overs_on_postgresql_only(
+    writer: WriterKind, engine: Engine
+) -> None:
     expected = 25 if engine.dialect.name == "postgresql" else 256
     assert MAX_BATCH[engine.dialect.name] == expected
-    with DecisionLog(engine) as log:
+    with DecisionLog(engine, writer=writer) as log:
         stored = asyncio.run(one_pass(log, 60))
         assert [s.seq for s in stored] == list(range(1, 61))
         assert log.largest_batch == min(60, expected)
     assert verify(engine).ok
 
 
-def test_close_commits_the_rest_of_a_split_hand_over(engine: Engine) -> None:
-    log = DecisionLog(engine, max_batch=25)
+def test_close_commits_the_rest_of_a_split_hand_over(writer: WriterKind, engine: Engine) -> None:
+    log = DecisionLog(engine, writer=writer, max_batch=25)
     stored: list[StoredDecision] = []
     with chain_lock(engine):  # the writer's first part waits here; 35 are carried over
         appending = threading.Thread(target=lambda: stored.extend(asyncio.run(one_pass(log, 60))))
@@ -197,8 +212,10 @@ def test_close_commits_the_rest_of_a_split_hand_over(engine: Engine) -> None:
     assert verify(engine).length == 60
 
 
-def test_appends_handed_over_after_close_fail_as_not_ready(engine: Engine) -> None:
-    log = DecisionLog(engine)
+def test_appends_handed_over_after_close_fail_as_not_ready(
+    writer: WriterKind, engine: Engine
+) -> None:
+    log = DecisionLog(engine, writer=writer)
 
     async def append_then_close() -> None:
         waiting = asyncio.ensure_future(log.append_async(make_draft(1)))
@@ -255,10 +272,12 @@ def test_eight_threads_share_one_unbroken_chain(engine: Engine, log: DecisionLog
     assert log.batches_committed <= 400
 
 
-def test_two_writers_on_one_database_keep_one_chain(engine: Engine, db_url: str) -> None:
+def test_two_writers_on_one_database_keep_one_chain(
+    writer: WriterKind, engine: Engine, db_url: str
+) -> None:
     """Two logs on two engines (as two server processes would be) append concurrently."""
     other_engine = db.create_db_engine(db_url)
-    logs = [DecisionLog(engine), DecisionLog(other_engine)]
+    logs = [DecisionLog(engine, writer=writer), DecisionLog(other_engine)]
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
@@ -324,8 +343,8 @@ def test_waiting_appends_commit_as_one_group(engine: Engine, log: DecisionLog) -
     assert verify(engine).ok
 
 
-def test_max_batch_bounds_each_transaction(engine: Engine) -> None:
-    with DecisionLog(engine, max_batch=4) as decision_log:
+def test_max_batch_bounds_each_transaction(writer: WriterKind, engine: Engine) -> None:
+    with DecisionLog(engine, writer=writer, max_batch=4) as decision_log:
         with chain_lock(engine):
             threads = run_threads(20, lambda i: _append(decision_log, i))
             wait_until(lambda: decision_log.pending == 20)
@@ -337,12 +356,14 @@ def test_max_batch_bounds_each_transaction(engine: Engine) -> None:
     assert verify(engine).ok
 
 
-def test_failed_batch_fails_every_append_in_it_and_writes_nothing(engine: Engine) -> None:
-    with DecisionLog(engine) as first:
+def test_failed_batch_fails_every_append_in_it_and_writes_nothing(
+    writer: WriterKind, engine: Engine
+) -> None:
+    with DecisionLog(engine, writer=writer) as first:
         taken = first.append(make_draft(0)).decision_id
     # max_wait holds the batch open until all four are queued; the duplicate id comes last, so
     # the three valid rows are inserted before the failure and must be rolled back.
-    with DecisionLog(engine, max_batch=4, max_wait=10.0) as decision_log:
+    with DecisionLog(engine, writer=writer, max_batch=4, max_wait=10.0) as decision_log:
 
         async def submit() -> list[StoredDecision | BaseException]:
             drafts = [make_draft(i) for i in (1, 2, 3)] + [make_draft(4, decision_id=taken)]
@@ -350,7 +371,12 @@ def test_failed_batch_fails_every_append_in_it_and_writes_nothing(engine: Engine
             return list(await asyncio.gather(*coroutines, return_exceptions=True))
 
         outcomes = asyncio.run(submit())
-        assert all(isinstance(outcome, sa.exc.IntegrityError) for outcome in outcomes)
+        # The thread raises the driver's error; the process, its class name and message.
+        assert all(
+            isinstance(outcome, sa.exc.IntegrityError)
+            or (isinstance(outcome, CommitFailed) and outcome.error_type == "IntegrityError")
+            for outcome in outcomes
+        )
         assert len({id(outcome) for outcome in outcomes}) == 1  # the batch's one exception
         assert decision_log.batches_failed == 1
         assert count_rows(engine) == 1
@@ -386,19 +412,20 @@ def test_failed_batch_fails_every_append_in_it_and_writes_nothing(engine: Engine
     ],
     ids=lambda change: next(iter(change)),
 )
-def test_an_unfit_draft_fails_only_its_own_append(
-    engine: Engine, log: DecisionLog, change: dict[str, Any]
-) -> None:
+def test_an_unfit_draft_fails_only_its_own_append(engine: Engine, change: dict[str, Any]) -> None:
     good = make_draft(1)
     bad = dataclasses.replace(good, **change)
-    with pytest.raises((ValueError, TypeError)):
-        log.append(bad)
-    assert log.append(good).seq == 1
+    with DecisionLog(engine) as log:  # refused before any writer sees it (``_prepare``)
+        with pytest.raises((ValueError, TypeError)):
+            log.append(bad)
+        assert log.append(good).seq == 1
     assert count_rows(engine) == 1
 
 
-def test_close_commits_what_is_queued_without_waiting_out_max_wait(engine: Engine) -> None:
-    decision_log = DecisionLog(engine, max_batch=100, max_wait=30.0)
+def test_close_commits_what_is_queued_without_waiting_out_max_wait(
+    writer: WriterKind, engine: Engine
+) -> None:
+    decision_log = DecisionLog(engine, writer=writer, max_batch=100, max_wait=30.0)
     results: list[StoredDecision] = []
     threads = run_threads(5, lambda i: results.append(decision_log.append(make_draft(i))))
     wait_until(lambda: decision_log.pending == 5)

@@ -1,0 +1,132 @@
+"""The decision writer's child process (``engine/decisions/writer_process.py``): what is
+particular to it. What any writer does (chaining, batches, failures, close) is tested with
+both writers in ``test_decision_log.py``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from structlog.testing import capture_logs
+
+from engine.decisions import DecisionLog, verify
+from engine.errors import NotReady
+from engine.settings import Settings
+from engine.store import db
+from tests.conftest import ROOT, database_url
+from tests.engine.decisions.test_decision_log import make_draft, wait_until
+from tests.serving import writer_pids
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie nobody reaped counts: it runs no more)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def _decisions(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT seq, decision_id, prev_hash, hash, request, response FROM decision")
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_the_chain_is_the_same_whichever_writer_commits(tmp_path: Path, engine: Engine) -> None:
+    drafts = [make_draft(i, hits=["djd-procurement"] if i % 2 else ()) for i in range(30)]
+    (tmp_path / "other").mkdir()
+    with database_url(tmp_path / "other") as other_url:
+        other = db.create_db_engine(other_url)
+        try:
+            db.migrate(other)
+            with DecisionLog(engine, writer="thread") as by_thread:
+                threads = [by_thread.append(draft) for draft in drafts]
+            with DecisionLog(other, writer="process") as by_process:
+                processes = [by_process.append(draft) for draft in drafts]
+            assert processes == threads  # the records handed back: seqs, hashes, everything
+            assert _decisions(other) == _decisions(engine)  # and the rows stored
+            assert verify(other).ok
+        finally:
+            other.dispose()
+
+
+def test_a_writer_process_that_dies_fails_its_batch_and_the_next_starts_anew(
+    engine: Engine,
+) -> None:
+    with DecisionLog(engine, writer="process") as log:
+        assert log.append(make_draft(1)).seq == 1
+        [first] = writer_pids(os.getpid())
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: _gone(first))
+        with capture_logs() as logs, pytest.raises(NotReady, match="writer process stopped"):
+            log.append(make_draft(2))
+        assert {"event": "decision_log.writer_process_stopped", "pid": first,
+                "status": -signal.SIGKILL, "log_level": "error"} in logs  # fmt: skip
+        assert log.append(make_draft(3)).seq == 2  # a new child, from the stored head
+        assert writer_pids(os.getpid()) != [first]
+        assert log.batches_failed == 1
+    assert verify(engine).ok
+
+
+def test_the_writer_process_exits_when_its_log_closes(engine: Engine) -> None:
+    log = DecisionLog(engine, writer="process")
+    [child] = writer_pids(os.getpid())
+    assert log.append(make_draft(1)).seq == 1
+    log.close()
+    assert _gone(child)
+    assert writer_pids(os.getpid()) == []
+
+
+_PARENT = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from engine.decisions import DecisionLog
+from engine.store import db
+from tests.engine.decisions.test_decision_log import make_draft
+from tests.serving import writer_pids
+
+engine = db.create_db_engine({url!r})
+log = DecisionLog(engine, writer="process")
+log.append(make_draft(1))
+print(writer_pids(os.getpid())[0], flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_writer_process_exits_when_its_parent_is_killed(engine: Engine, db_url: str) -> None:
+    script = textwrap.dedent(_PARENT).format(root=str(ROOT), url=db_url)
+    parent = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert parent.returncode == -signal.SIGKILL, parent.stderr
+    child = int(parent.stdout.split()[0])
+    wait_until(lambda: _gone(child), timeout=30)
+    assert verify(engine).length == 1
+
+
+def test_an_in_memory_database_is_written_by_the_thread_only() -> None:
+    memory = db.create_db_engine("sqlite://")
+    try:
+        with pytest.raises(ValueError, match="in-memory"):
+            DecisionLog(memory, writer="process")
+    finally:
+        memory.dispose()
+    with pytest.raises(ValidationError, match="JRP_DECISION_WRITER=thread"):
+        Settings(db="sqlite://", decision_writer="process")
+    assert Settings(db="sqlite://", decision_writer="thread").decision_writer == "thread"
+
+
+def test_the_service_commits_from_a_writer_process_unless_told_otherwise() -> None:
+    # The suite's own services use the thread (tests/conftest.py sets the variable).
+    assert Settings.model_fields["decision_writer"].default == "process"
