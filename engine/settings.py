@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -75,17 +75,16 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @model_validator(mode="after")
-    def _writer_can_reach_the_database(self) -> Settings:
-        if self.decision_writer == "process" and self.db.split("?")[0] in (
-            "sqlite://",
-            "sqlite:///:memory:",
-        ):
+    @field_validator("decision_writer")
+    @classmethod
+    def _writer_can_reach_the_database(cls, value: str, info: ValidationInfo) -> str:
+        db = str(info.data.get("db", ""))
+        if value == "process" and db.split("?")[0] in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError(
                 "an in-memory SQLite database cannot be written from another process: "
                 "set JRP_DECISION_WRITER=thread or use a database file"
             )
-        return self
+        return value
 
     @field_validator("policy")
     @classmethod
