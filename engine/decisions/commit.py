@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -114,18 +114,6 @@ def _chain(
             canonical.append(text)
         prev_hash = record.hash
     return records
-
-
-class Committer(Protocol):
-    """What commits a decision log's batches, one at a time, from its writer thread."""
-
-    def commit(self, batch: Sequence[Pending]) -> list[StoredDecision]:
-        """Store ``batch`` in one transaction; its records in ``batch`` order."""
-        ...
-
-    def close(self) -> None:
-        """Release the connection (and process) behind it; called once, by the writer."""
-        ...
 
 
 class ThreadCommitter:

@@ -17,14 +17,13 @@ from sqlalchemy.engine import Engine
 from engine import metrics
 from engine.decisions.canonical import encode_json
 from engine.decisions.commit import (
-    Committer,
     Pending,
     ThreadCommitter,
     WriterKind,
     chain_lock,
 )
 from engine.decisions.records import DecisionDraft, StoredDecision
-from engine.decisions.writer_process import ProcessCommitter
+from engine.decisions.writer_process import ProcessChannel, runs_on
 from engine.errors import NotReady
 from engine.store.db import driver_message
 from engine.store.tables import CALLER_LEN, CODE_LEN
@@ -62,6 +61,10 @@ class DecisionLog:
     its batch committed, and a failed batch fails every future in it with the same exception
     and leaves no row behind. Drafts are validated before they are queued, so one bad draft
     fails only its own append.
+
+    ``writer`` says where a batch's commit runs (``engine.decisions.commit``): in the writer
+    thread itself, or, ``"process"``, in a child process the thread pipes the batch to
+    (``engine.decisions.writer_process``), off this process's GIL.
     """
 
     def __init__(
@@ -92,9 +95,10 @@ class DecisionLog:
         self._batches_failed = 0
         self._decisions_committed = 0
         self._largest_batch = 0
-        self._committer: Committer = (
-            ProcessCommitter(engine) if writer == "process" else ThreadCommitter(engine)
-        )
+        self._committer = ThreadCommitter(engine)  # the writer thread's
+        # Coroutines' batches, when a child process commits them (writer_process.py).
+        self._process = writer == "process"
+        self._channel = ProcessChannel(engine, self._finish) if self._process else None
         self._thread = threading.Thread(target=self._run, name="jrp-decision-log", daemon=True)
         self._thread.start()
 
@@ -139,9 +143,33 @@ class DecisionLog:
         if not batch:
             return
         try:
-            self._submit(batch)
+            channel = self._channel_for(loop)
+            if channel is None:
+                self._submit(batch)
+                return
+            with self._lock:
+                if self._closed:
+                    raise NotReady("the decision log is closed")
+                self._pending += len(batch)
         except NotReady as exc:  # closed since those appends were made
             _resolve([(pending, None) for pending in batch], exc)
+            return
+        # Sent in order, each part as soon as the pipe takes it: the child commits them one
+        # after the other, and the first part's answers go out while the rest commits.
+        for start in range(0, len(batch), self._max_batch):
+            channel.send(batch[start : start + self._max_batch])
+
+    def _channel_for(self, loop: asyncio.AbstractEventLoop) -> ProcessChannel | None:
+        """The writer process's channel for ``loop``'s batches; None: the writer thread's."""
+        if not self._process:
+            return None
+        channel = self._channel
+        if channel is None or not channel.alive:
+            if self._closed:
+                return None
+            # The child died (its batches failed): a new one reads the head from the database.
+            channel = self._channel = ProcessChannel(self._engine, self._finish)
+        return channel if channel.serves(loop) else None
 
     def _submit(self, item: Pending | list[Pending]) -> None:
         with self._lock:
@@ -157,6 +185,8 @@ class DecisionLog:
                 self._closed = True
                 self._queue.put(None)
         self._thread.join()
+        if self._channel is not None:
+            self._channel.close()
 
     def __enter__(self) -> DecisionLog:
         return self
@@ -250,6 +280,20 @@ class DecisionLog:
         try:
             stored = self._committer.commit(live)
         except Exception as exc:
+            self._finish(live, None, exc, started)
+            return
+        self._finish(live, stored, None, started)
+
+    def _finish(
+        self,
+        batch: list[Pending],
+        stored: list[StoredDecision] | None,
+        error: BaseException | None,
+        started: float,
+    ) -> None:
+        """Count a committed or failed batch and resolve its appends (the writer thread's
+        batches, and the writer process's, on their loop)."""
+        if stored is None:
             # If the connection died during COMMIT the batch may in fact be stored; its callers
             # still see an error, so the log can hold an answer nobody received, never the
             # reverse. That is the safe side for an audit trail.
@@ -257,20 +301,23 @@ class DecisionLog:
                 self._batches_failed += 1
             log.error(
                 "decision_log.batch_failed",
-                size=len(live),
-                error_type=getattr(exc, "error_type", type(exc).__name__),
-                error=driver_message(exc),
+                size=len(batch),
+                error_type=getattr(error, "error_type", type(error).__name__),
+                error=driver_message(error) if error is not None else "",
             )
-            _settle(live, None, exc)
-            self._resolved(len(live))
-            return
-        metrics.get().batch_committed(len(stored), time.perf_counter() - started)
-        with self._lock:
-            self._batches_committed += 1
-            self._decisions_committed += len(stored)
-            self._largest_batch = max(self._largest_batch, len(stored))
-        _settle(live, stored, None)
-        self._resolved(len(live))
+        else:
+            metrics.get().batch_committed(len(stored), time.perf_counter() - started)
+            with self._lock:
+                self._batches_committed += 1
+                self._decisions_committed += len(stored)
+                self._largest_batch = max(self._largest_batch, len(stored))
+        loop = batch[0].loop
+        if loop is not None and runs_on(loop):  # the writer process's, reported on the loop
+            _resolve([(p, None if stored is None else stored[i]) for i, p in enumerate(batch)],
+                     error)  # fmt: skip
+        else:
+            _settle(batch, stored, error)
+        self._resolved(len(batch))
 
     def _resolved(self, count: int) -> None:
         if count:

@@ -1,39 +1,52 @@
-"""The decision writer's commits in a process of its own (``DecisionLog(writer="process")``).
+"""A serving process's decision batches committed by a child process (``writer="process"``).
 
-Why: a serving process is bound by its one GIL. Under load the event loop's thread held it
-~0.84 of the time and the writer thread ~0.10 (chaining, hashing, the driver's statement,
-settling); every moment the writer held it, no request advanced. Here the writer thread only
-sends each batch's encoded decisions down a pipe and waits (outside the GIL) for the chain
-positions; a child process chains, hashes and stores the batch on its own connection, on
-another core (docs/performance.md, session 12).
+Why: a serving process is bound by its one GIL. With the writer thread (``writer="thread"``)
+the thread held the GIL ~0.10 of the time under load, and each time it came back from the
+database it waited for the event loop to give the GIL up (up to the 5 ms switch interval)
+before it could hand the answers back: latency for every check, CPU for the process. Here the
+event loop itself writes each batch, already encoded, down a pipe without blocking, and reads
+the chain positions back when they arrive (``ProcessChannel``); no thread is involved. The
+child chains, hashes and stores the batch on its own connection, on another core
+(docs/performance.md, session 12).
 
-What stays as it was (``engine.decisions.writer``): one batch at a time, in order; an answer
-is released only after its batch committed, so ``kill -9`` of the server loses no answered
-decision; a failed batch fails every append in it. The child:
+What stays as it was (``engine.decisions.writer``): batches are committed one at a time, in
+the order they were handed over; an answer is released only after its batch committed, so
+``kill -9`` of the server loses no answered decision; a failed batch fails every append in
+it. Appends made from threads (``DecisionLog.append``) still go through the writer thread,
+which commits them itself; both writers keep one chain (each chains from the head it last
+saw, and a stale head is a collision, as between two servers).
 
-- is started with the log and serves it until the log closes (``None`` down the pipe) or the
-  pipe ends (its parent is gone, ``kill -9`` included: it finishes the batch in hand, whose
-  answers nobody received, and exits). It ignores SIGINT and SIGTERM: a terminal's Ctrl-C or
-  a service manager's stop reaches the whole process group, and the child must outlive its
-  parent's last batch, not die in the middle of it.
+The child:
+
+- serves batches until it reads the stop marker (``None``) or the pipe ends (its parent is
+  gone, ``kill -9`` included: it finishes the batch in hand, whose answers nobody received,
+  and exits). It ignores SIGINT and SIGTERM: a terminal's Ctrl-C or a service manager's stop
+  reaches the whole process group, and the child must outlive its parent's last batch, not
+  die in the middle of it.
 - rebuilds each decision from the parent's encoding: the same request and response JSON text
   the thread would have hashed, so the chain is byte-for-byte the same.
-- if it dies, the batch in hand fails (``NotReady``; it may or may not be stored, as when a
-  connection drops during ``COMMIT``) and the next batch starts a new child, which reads the
-  head from the database.
+- if it dies, the batches in flight fail (``NotReady``: each may or may not be stored, as when
+  a connection drops during ``COMMIT``) and the next hand-over starts a new child, which reads
+  the head from the database.
 
 A child is identified by its command line (``engine.decisions.writer_process``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import json
 import os
+import pickle
 import signal
+import struct
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -51,7 +64,7 @@ from engine.store import db
 log = structlog.get_logger(__name__)
 
 STOP_TIMEOUT_S = 30.0
-"""How long ``close`` waits for the child to commit what it holds and exit before killing it."""
+"""How long closing waits for the child to commit what it holds and exit before killing it."""
 
 _SOURCE_ROOT = str(Path(engine_package.__file__).resolve().parent.parent)
 # The child imports this very code (not whatever ``engine`` its working directory holds).
@@ -59,9 +72,17 @@ _BOOT = (
     f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
     "from engine.decisions.writer_process import main; sys.exit(main(sys.argv[1:]))"
 )
+# A message down either pipe: its length (``multiprocessing.connection``'s framing, which
+# the child reads and writes with) and its pickle.
+_HEADER = struct.Struct("!i")
+_READ_SIZE = 1 << 16
 
 Encoded = tuple[str, Any, str, str, str, str, str, int, str, str]
 """One decision as it goes down the pipe (``_encode``)."""
+
+Finished = Callable[[list[Pending], list[StoredDecision] | None, BaseException | None, float], None]
+"""Called on the loop with each batch's outcome: the batch, its records or the error, and the
+``time.perf_counter()`` at which it was handed over."""
 
 
 class CommitFailed(Exception):
@@ -72,38 +93,112 @@ class CommitFailed(Exception):
         self.error_type = error_type
 
 
-class ProcessCommitter:
-    """The parent's end: one child process, one batch at a time (the writer thread's only)."""
+class ProcessChannel:
+    """The parent's end of one writer process, driven by one event loop.
 
-    def __init__(self, engine: Engine) -> None:
+    ``send`` is called on the loop's thread and never blocks: what the pipe does not take at
+    once is written when the loop sees it writable. Replies are read when the loop sees them
+    readable, matched to batches in order, and reported to ``finished`` on the loop's thread.
+    """
+
+    def __init__(self, engine: Engine, finished: Finished) -> None:
         if in_memory(engine):
             raise ValueError("an in-memory database cannot be written from another process")
-        self._url = engine.url.render_as_string(hide_password=False)
-        self._process: subprocess.Popen[bytes] | None = None
-        self._to_child: Connection | None = None
-        self._from_child: Connection | None = None
-        self._start()
+        self._finished = finished
+        self._in_flight: collections.deque[tuple[list[Pending], float]] = collections.deque()
+        self._outgoing = bytearray()
+        self._incoming = bytearray()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watching_writes = False
+        self._process, self._write_fd, self._read_fd = _spawn(
+            {"url": engine.url.render_as_string(hide_password=False),
+             "logging": logging_setup.configured()}
+        )  # fmt: skip
+        self.alive = True
 
     @property
-    def pid(self) -> int | None:
-        """The child's process id while one runs."""
-        return None if self._process is None else self._process.pid
+    def pid(self) -> int:
+        return self._process.pid
 
-    def commit(self, batch: Sequence[Pending]) -> list[StoredDecision]:
-        if self._process is None:
-            self._start()
-        assert self._to_child is not None and self._from_child is not None
+    def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """True when ``loop`` may send on this channel (binding it if no running loop has)."""
+        if self._loop is loop:
+            return True
+        if self._loop is not None and not self._loop.is_closed():
+            return False  # another loop's (it keeps it; this one's appends go to the thread)
+        # The batches a closed loop left in flight stay there: their replies come first.
+        self._loop = loop
+        self._watching_writes = False
+        loop.add_reader(self._read_fd, self._readable)
+        if self._outgoing:
+            self._write()
+        return True
+
+    def send(self, batch: list[Pending]) -> None:
+        payload = pickle.dumps([_encode(pending) for pending in batch], pickle.HIGHEST_PROTOCOL)
+        self._outgoing += _HEADER.pack(len(payload))
+        self._outgoing += payload
+        self._in_flight.append((batch, time.perf_counter()))
+        self._write()
+
+    @property
+    def in_flight(self) -> int:
+        """Batches sent and not yet answered."""
+        return len(self._in_flight)
+
+    # -- the loop's callbacks ---------------------------------------------------------------
+
+    def _write(self) -> None:
         try:
-            self._to_child.send([_encode(pending) for pending in batch])
-            reply = self._from_child.recv()
-        except (OSError, EOFError) as exc:
-            status = self._reap()
-            raise NotReady(
-                f"the decision writer process stopped (exit status {status}); "
-                "the batch may or may not be stored"
-            ) from exc
+            written = os.write(self._write_fd, self._outgoing) if self._outgoing else 0
+        except BlockingIOError:
+            written = 0
+        except OSError as exc:  # the child is gone; its read end too
+            self._died(exc)
+            return
+        del self._outgoing[:written]
+        loop = self._loop
+        assert loop is not None
+        if self._outgoing and not self._watching_writes:
+            loop.add_writer(self._write_fd, self._write)
+            self._watching_writes = True
+        elif not self._outgoing and self._watching_writes:
+            loop.remove_writer(self._write_fd)
+            self._watching_writes = False
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._read_fd, _READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._died(exc)
+            return
+        if not data:
+            self._died(None)
+            return
+        self._incoming += data
+        for reply in self._replies():
+            batch, started = self._in_flight.popleft()
+            self._report(batch, reply, started)
+
+    # -- replies ----------------------------------------------------------------------------
+
+    def _replies(self) -> list[Any]:
+        replies = []
+        while len(self._incoming) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self._incoming)
+            end = _HEADER.size + size
+            if len(self._incoming) < end:
+                break
+            replies.append(pickle.loads(self._incoming[_HEADER.size : end]))
+            del self._incoming[:end]
+        return replies
+
+    def _report(self, batch: list[Pending], reply: Any, started: float) -> None:
         if reply[0] == "failed":
-            raise CommitFailed(reply[1], reply[2])
+            self._finished(batch, None, CommitFailed(reply[1], reply[2]), started)
+            return
         _, seq, prev_hash, hashes = reply
         records = []
         for pending, hash in zip(batch, hashes, strict=True):
@@ -112,58 +207,127 @@ class ProcessCommitter:
             )
             seq += 1
             prev_hash = hash
-        return records
+        self._finished(batch, records, None, started)
+
+    def _abandon(self, error: BaseException) -> None:
+        """Fail every batch in flight (their replies, if any come, are not waited for)."""
+        while self._in_flight:
+            batch, started = self._in_flight.popleft()
+            self._finished(batch, None, error, started)
+
+    def _died(self, cause: BaseException | None) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        self._unwatch()
+        status = self._reap()
+        log.error("decision_log.writer_process_stopped", pid=self._process.pid, status=status)
+        error = NotReady(
+            f"the decision writer process stopped (exit status {status}); "
+            "the batch may or may not be stored"
+        )
+        error.__cause__ = cause
+        self._abandon(error)
+
+    def _unwatch(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None or loop.is_closed():
+            return
+        loop.remove_reader(self._read_fd)
+        if self._watching_writes:
+            loop.remove_writer(self._write_fd)
+            self._watching_writes = False
+
+    # -- closing ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Let the child finish and exit (killed after ``STOP_TIMEOUT_S``)."""
-        process, to_child = self._process, self._to_child
-        if process is None or to_child is None:
-            return
-        with contextlib.suppress(OSError):  # already gone
-            to_child.send(None)
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            log.error("decision_log.writer_process_killed", pid=process.pid)
-            process.kill()
-        self._reap()
+        """Send what is left and the stop marker, wait for every reply, and let the child exit.
 
-    def _start(self) -> None:
-        child_reads, parent_writes = os.pipe()
-        parent_reads, child_writes = os.pipe()
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(child_reads), str(child_writes)],
-                pass_fds=(child_reads, child_writes),
-                stdin=subprocess.DEVNULL,
-            )
-        except BaseException:
-            for fd in (child_reads, parent_writes, parent_reads, child_writes):
-                os.close(fd)
-            raise
-        os.close(child_reads)
-        os.close(child_writes)
-        self._to_child = Connection(parent_writes, readable=False)
-        self._from_child = Connection(parent_reads, writable=False)
-        self._to_child.send({"url": self._url, "logging": logging_setup.configured()})
+        Called from any thread. The loop stops watching the pipes first; the rest is done
+        here, blocking (the replies are reported, as always, to ``finished``)."""
+        if not self.alive:
+            return
+        loop = self._loop
+        if loop is not None and loop.is_running() and not runs_on(loop):
+            detached = threading.Event()
+
+            def detach() -> None:
+                self._unwatch()
+                detached.set()
+
+            try:
+                loop.call_soon_threadsafe(detach)
+                detached.wait(STOP_TIMEOUT_S)
+            except RuntimeError:  # closed meanwhile
+                pass
+        else:
+            self._unwatch()
+        self.alive = False
+        os.set_blocking(self._write_fd, True)
+        os.set_blocking(self._read_fd, True)
+        stop = pickle.dumps(None)
+        self._outgoing += _HEADER.pack(len(stop)) + stop
+        with contextlib.suppress(OSError):  # a child already gone has nothing to commit
+            while self._outgoing:
+                del self._outgoing[: os.write(self._write_fd, self._outgoing)]
+        while self._in_flight:
+            try:
+                data = os.read(self._read_fd, _READ_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            self._incoming += data
+            for reply in self._replies():
+                batch, started = self._in_flight.popleft()
+                self._report(batch, reply, started)
+        status = self._reap()
+        if status != 0:
+            log.error("decision_log.writer_process_stopped", pid=self._process.pid, status=status)
+        self._abandon(NotReady(f"the decision writer process stopped (exit status {status})"))
 
     def _reap(self) -> int | None:
-        """Close the pipes and collect the child's exit status; the next batch starts anew."""
-        process, self._process = self._process, None
-        for connection in (self._to_child, self._from_child):
-            if connection is not None:
-                connection.close()
-        self._to_child = self._from_child = None
-        if process is None:
-            return None
+        for fd in (self._write_fd, self._read_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         try:
-            status = process.wait(STOP_TIMEOUT_S)
+            return self._process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            process.kill()
-            status = process.wait()
-        if status != 0:
-            log.error("decision_log.writer_process_stopped", pid=process.pid, status=status)
-        return status
+            log.error("decision_log.writer_process_killed", pid=self._process.pid)
+            self._process.kill()
+            return self._process.wait()
+
+
+def runs_on(loop: asyncio.AbstractEventLoop) -> bool:
+    """True when called from ``loop``'s own thread while it runs."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _spawn(config: dict[str, Any]) -> tuple[subprocess.Popen[bytes], int, int]:
+    """The child, started with ``config`` as its first message; the parent's write and read
+    ends (non-blocking)."""
+    child_reads, parent_writes = os.pipe()
+    parent_reads, child_writes = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _BOOT, str(child_reads), str(child_writes)],
+            pass_fds=(child_reads, child_writes),
+            stdin=subprocess.DEVNULL,
+        )
+    except BaseException:
+        for fd in (child_reads, parent_writes, parent_reads, child_writes):
+            os.close(fd)
+        raise
+    os.close(child_reads)
+    os.close(child_writes)
+    first = pickle.dumps(config)
+    os.write(parent_writes, _HEADER.pack(len(first)) + first)  # a few hundred bytes: fits
+    os.set_blocking(parent_writes, False)
+    os.set_blocking(parent_reads, False)
+    return process, parent_writes, parent_reads
 
 
 def in_memory(engine: Engine) -> bool:

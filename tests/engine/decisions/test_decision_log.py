@@ -246,8 +246,9 @@ def test_a_cancelled_async_wait_still_logs_the_decision(engine: Engine, log: Dec
         asyncio.run(abandon())
         assert log.pending == 2
     blocker[0].join()
-    wait_until(lambda: log.pending == 0)
-    assert count_rows(engine) == 2
+    # (The writer process's reply for the abandoned append is read by the next loop that
+    # appends, or at close: its loop is gone. The decision is stored all the same.)
+    wait_until(lambda: count_rows(engine) == 2)
 
 
 def test_eight_threads_share_one_unbroken_chain(engine: Engine, log: DecisionLog) -> None:

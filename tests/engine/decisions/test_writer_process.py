@@ -4,6 +4,7 @@ both writers in ``test_decision_log.py``."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
-from engine.decisions import DecisionLog, verify
+from engine.decisions import DecisionDraft, DecisionLog, StoredDecision, verify
 from engine.errors import NotReady
 from engine.settings import Settings
 from engine.store import db
@@ -33,6 +34,16 @@ def _gone(pid: int) -> bool:
     except OSError:
         return True
     return "\nState:\tZ" in status
+
+
+def _appended(log: DecisionLog, drafts: list[DecisionDraft]) -> list[StoredDecision]:
+    """``drafts`` appended as a server's checks are: from coroutines, in one pass of a loop
+    (one hand-over, in order)."""
+
+    async def append() -> list[StoredDecision]:
+        return list(await asyncio.gather(*(log.append_async(draft) for draft in drafts)))
+
+    return asyncio.run(append())
 
 
 def _decisions(engine: Engine) -> list[tuple[object, ...]]:
@@ -51,9 +62,11 @@ def test_the_chain_is_the_same_whichever_writer_commits(tmp_path: Path, engine: 
         try:
             db.migrate(other)
             with DecisionLog(engine, writer="thread") as by_thread:
-                threads = [by_thread.append(draft) for draft in drafts]
-            with DecisionLog(other, writer="process") as by_process:
-                processes = [by_process.append(draft) for draft in drafts]
+                threads = _appended(by_thread, drafts)
+            with DecisionLog(other, writer="process", max_batch=25) as by_process:
+                processes = _appended(by_process, drafts)
+                assert by_process.batches_committed == 2  # 30 in one hand-over: 25 and 5
+                assert by_process.largest_batch == 25
             assert processes == threads  # the records handed back: seqs, hashes, everything
             assert _decisions(other) == _decisions(engine)  # and the rows stored
             assert verify(other).ok
@@ -65,31 +78,32 @@ def test_a_writer_process_that_dies_fails_its_batch_and_the_next_starts_anew(
     engine: Engine,
 ) -> None:
     with DecisionLog(engine, writer="process") as log:
-        assert log.append(make_draft(1)).seq == 1
+        assert [s.seq for s in _appended(log, [make_draft(1)])] == [1]
         [first] = writer_pids(os.getpid())
         os.kill(first, signal.SIGKILL)
         wait_until(lambda: _gone(first))
         with capture_logs() as logs, pytest.raises(NotReady, match="writer process stopped"):
-            log.append(make_draft(2))
+            _appended(log, [make_draft(2), make_draft(3)])
         assert {"event": "decision_log.writer_process_stopped", "pid": first,
                 "status": -signal.SIGKILL, "log_level": "error"} in logs  # fmt: skip
-        assert log.append(make_draft(3)).seq == 2  # a new child, from the stored head
-        assert writer_pids(os.getpid()) != [first]
-        assert log.batches_failed == 1
+        # A new child, from the stored head.
+        assert [s.seq for s in _appended(log, [make_draft(4)])] == [2]
+        assert writer_pids(os.getpid()) not in ([], [first])
+        assert log.batches_failed == 1 and log.pending == 0
     assert verify(engine).ok
 
 
 def test_the_writer_process_exits_when_its_log_closes(engine: Engine) -> None:
     log = DecisionLog(engine, writer="process")
     [child] = writer_pids(os.getpid())
-    assert log.append(make_draft(1)).seq == 1
+    assert [s.seq for s in _appended(log, [make_draft(1)])] == [1]
     log.close()
     assert _gone(child)
     assert writer_pids(os.getpid()) == []
 
 
 _PARENT = """
-import os, signal, sys
+import asyncio, os, signal, sys
 sys.path.insert(0, {root!r})
 from engine.decisions import DecisionLog
 from engine.store import db
@@ -98,7 +112,7 @@ from tests.serving import writer_pids
 
 engine = db.create_db_engine({url!r})
 log = DecisionLog(engine, writer="process")
-log.append(make_draft(1))
+asyncio.run(log.append_async(make_draft(1)))
 print(writer_pids(os.getpid())[0], flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
