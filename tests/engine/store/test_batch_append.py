@@ -52,7 +52,7 @@ def test_optimistic_and_locking_writers_share_one_chain_without_colliding(
     # that lock too, so the locking path never chains from a head an optimistic batch is
     # about to pass. Without the lock in the statement, the locking writer's batches fail.
     with DecisionLog(engine) as optimistic, DecisionLog(engine) as locking:
-        locking._appender = None  # always the locking path (after too many misses)
+        locking._committer._appender = None  # always the locking path (after too many misses)
         failures: list[BaseException] = []
 
         def appends(log: DecisionLog, offset: int) -> None:

@@ -40,7 +40,7 @@ def test_the_thread_copies_the_wal_into_the_database_outside_the_commits(
             log.append(make_draft(n, request={"note": BULKY, "n": n}))
         # Only a checkpoint writes pages into the database file; the writer's did not run.
         wait_until(lambda: os.path.getsize(database) > before + 1_000_000)
-        appender = log._appender
+        appender = log._committer._appender
         assert isinstance(appender, sqlite_append.SqliteAppender)
         assert appender._checkpointer.checkpoints > 0
         writer = appender._connection.dbapi_connection
@@ -60,7 +60,7 @@ def test_the_thread_restarts_the_wal_while_the_writer_never_pauses(
     with DecisionLog(engine) as log:
         for n in range(300):  # ~9 MB, ~2,400 frames
             log.append(make_draft(n, request={"note": BULKY, "n": n}))
-        appender = log._appender
+        appender = log._committer._appender
         assert isinstance(appender, sqlite_append.SqliteAppender)
         wait_until(lambda: appender._checkpointer.restarts > 0)
         log.append(make_draft(300))
