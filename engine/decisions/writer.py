@@ -163,13 +163,15 @@ class DecisionLog:
         """The writer process's channel for ``loop``'s batches; None: the writer thread's."""
         if not self._process:
             return None
-        channel = self._channel
-        if channel is None or not channel.alive:
-            if self._closed:
-                return None
-            # The child died (its batches failed): a new one reads the head from the database.
-            channel = self._channel = ProcessChannel(self._engine, self._finish)
-        return channel if channel.serves(loop) else None
+        with self._lock:  # loops in two threads must not both take the channel
+            channel = self._channel
+            if channel is None or not channel.alive:
+                if self._closed:
+                    return None
+                # The child died (its batches failed): a new one reads the head from the
+                # database.
+                channel = self._channel = ProcessChannel(self._engine, self._finish)
+            return channel if channel.serves(loop) else None
 
     def _submit(self, item: Pending | list[Pending]) -> None:
         with self._lock:

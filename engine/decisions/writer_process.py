@@ -116,10 +116,6 @@ class ProcessChannel:
         )  # fmt: skip
         self.alive = True
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
     def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
         """True when ``loop`` may send on this channel (binding it if no running loop has)."""
         if self._loop is loop:
@@ -140,11 +136,6 @@ class ProcessChannel:
         self._outgoing += payload
         self._in_flight.append((batch, time.perf_counter()))
         self._write()
-
-    @property
-    def in_flight(self) -> int:
-        """Batches sent and not yet answered."""
-        return len(self._in_flight)
 
     # -- the loop's callbacks ---------------------------------------------------------------
 

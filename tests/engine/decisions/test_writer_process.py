@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,30 @@ def test_a_writer_process_that_dies_fails_its_batch_and_the_next_starts_anew(
         assert [s.seq for s in _appended(log, [make_draft(4)])] == [2]
         assert writer_pids(os.getpid()) not in ([], [first])
         assert log.batches_failed == 1 and log.pending == 0
+    assert verify(engine).ok
+
+
+def test_a_second_running_loop_appends_through_the_writer_thread(engine: Engine) -> None:
+    first_bound, second_done = threading.Event(), threading.Event()
+    stored: list[StoredDecision] = []
+
+    async def first_loop() -> None:
+        stored.append(await log.append_async(make_draft(0)))  # binds the channel
+        first_bound.set()
+        while not second_done.is_set():
+            await asyncio.sleep(0.01)
+        stored.append(await log.append_async(make_draft(100)))
+
+    with DecisionLog(engine, writer="process") as log:
+        first = threading.Thread(target=lambda: asyncio.run(first_loop()))
+        first.start()
+        assert first_bound.wait(30)
+        # This loop runs while the first still does: its appends go to the writer thread.
+        stored += _appended(log, [make_draft(n) for n in range(1, 6)])
+        second_done.set()
+        first.join()
+        assert log.decisions_committed == 7 and log.pending == 0
+    assert sorted(s.seq for s in stored) == list(range(1, 8))
     assert verify(engine).ok
 
 
