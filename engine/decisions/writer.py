@@ -170,7 +170,11 @@ class DecisionLog:
                     return None
                 # The child died (its batches failed): a new one reads the head from the
                 # database.
-                channel = self._channel = ProcessChannel(self._engine, self._finish)
+                try:
+                    channel = self._channel = ProcessChannel(self._engine, self._finish)
+                except OSError as exc:
+                    log.error("decision_log.writer_process_not_started", error=str(exc))
+                    raise NotReady("the decision writer process could not be started") from exc
             return channel if channel.serves(loop) else None
 
     def _submit(self, item: Pending | list[Pending]) -> None:

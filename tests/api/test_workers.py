@@ -44,6 +44,11 @@ def _two_workers(tmp_path: Path, db_url: str) -> Iterator[tuple[str, Path, Serve
         yield server.base, policy, server
 
 
+def _parent(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
 def _check(base: str, subject_id: str) -> dict[str, Any]:
     response = httpx.post(
         f"{base}/v1/checks",
@@ -58,6 +63,11 @@ def _check(base: str, subject_id: str) -> dict[str, Any]:
 def test_two_workers_share_one_state_and_one_decision_chain(tmp_path: Path, db_url: str) -> None:
     with _two_workers(tmp_path, db_url) as (base, policy, server):
         assert len(server.worker_pids()) == 2
+        # Each worker commits its checks through a writer process of its own; the
+        # supervisor's start-up service closed its own.
+        writers = server.writer_pids()
+        assert len(writers) == 2
+        assert {_parent(pid) for pid in writers} == set(server.worker_pids())
         registered: list[str] = []
         problems: list[str] = []
         checks_made = 0

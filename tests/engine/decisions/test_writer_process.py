@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
-from engine.decisions import DecisionDraft, DecisionLog, StoredDecision, verify
+from engine.decisions import DecisionDraft, DecisionLog, StoredDecision, verify, writer_process
 from engine.errors import NotReady
 from engine.settings import Settings
 from engine.store import db
@@ -91,6 +91,29 @@ def test_a_writer_process_that_dies_fails_its_batch_and_the_next_starts_anew(
         assert [s.seq for s in _appended(log, [make_draft(4)])] == [2]
         assert writer_pids(os.getpid()) not in ([], [first])
         assert log.batches_failed == 1 and log.pending == 0
+    assert verify(engine).ok
+
+
+def test_a_writer_process_that_cannot_be_restarted_fails_appends_not_the_loop(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_process(_config: object) -> None:
+        raise OSError("no more processes")
+
+    with DecisionLog(engine, writer="process") as log:
+        _appended(log, [make_draft(1)])
+        [child] = writer_pids(os.getpid())
+        os.kill(child, signal.SIGKILL)
+        wait_until(lambda: _gone(child))
+        with pytest.raises(NotReady, match="writer process stopped"):
+            _appended(log, [make_draft(2)])
+        monkeypatch.setattr(writer_process, "_spawn", no_process)
+        with capture_logs() as logs, pytest.raises(NotReady, match="could not be started"):
+            _appended(log, [make_draft(3)])
+        assert logs[0]["event"] == "decision_log.writer_process_not_started"
+        monkeypatch.undo()
+        assert [s.seq for s in _appended(log, [make_draft(4)])] == [2]
+        assert log.pending == 0
     assert verify(engine).ok
 
 
