@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="where decision batches are committed: a child process (another core, "
         "off the serving process's GIL) or the serving process's writer thread",
     )
+    checkpoint_runner: Literal["thread", "process"] = Field(
+        default="process",
+        description="where the checkpoint rounds run: a child process (another core, off the "
+        "serving process's GIL) or a thread of the serving process",
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -75,14 +80,14 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator("decision_writer")
+    @field_validator("decision_writer", "checkpoint_runner")
     @classmethod
-    def _writer_can_reach_the_database(cls, value: str, info: ValidationInfo) -> str:
+    def _child_can_reach_the_database(cls, value: str, info: ValidationInfo) -> str:
         db = str(info.data.get("db", ""))
         if value == "process" and db.split("?")[0] in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError(
-                "an in-memory SQLite database cannot be written from another process: "
-                "set JRP_DECISION_WRITER=thread or use a database file"
+                "an in-memory SQLite database cannot be reached from another process: "
+                f"set JRP_{str(info.field_name).upper()}=thread or use a database file"
             )
         return value
 

@@ -27,12 +27,14 @@ CONTRACT_BUNDLE = FIXTURES / "bundles" / "contract_example"
 TEST_DB = os.environ.get("JRP_TEST_DB", "sqlite")
 PG_URL = os.environ.get("JRP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-# The services the tests start (hundreds) commit decisions from their writer thread: a writer
-# process each would cost a second of start-up apiece. The process writer has its own tests
-# (tests/engine/decisions/test_writer_process.py), and every served instance
-# (tests/serving.py) runs it, as ``jrp serve`` does by default. Set the variable to run the
-# whole suite on it.
+# The services the tests start (hundreds) commit decisions and run checkpoint rounds in
+# threads: a child process each would cost a second of start-up apiece. The children have
+# their own tests (tests/engine/decisions/test_writer_process.py,
+# tests/engine/verifiable/test_checkpoint_process.py), and every served instance
+# (tests/serving.py) runs them, as ``jrp serve`` does by default. Set the variables to run
+# the whole suite on them.
 os.environ.setdefault("JRP_DECISION_WRITER", "thread")
+os.environ.setdefault("JRP_CHECKPOINT_RUNNER", "thread")
 
 if TEST_DB not in ("sqlite", "postgresql"):
     raise pytest.UsageError(f"JRP_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")

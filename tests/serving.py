@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from engine.children import CHILD_MARK
+
 
 def free_port() -> int:
     """A TCP port nobody listens on now."""
@@ -27,6 +29,10 @@ def free_port() -> int:
 
 WRITER_PROCESS = b"engine.decisions.writer_process"
 """In the command line of a decision writer process (``engine/decisions/writer_process.py``)."""
+AS_SHIPPED = {"JRP_DECISION_WRITER": "process", "JRP_CHECKPOINT_RUNNER": "process"}
+"""``jrp serve``'s defaults, which the test suite's own services do not use (conftest.py)."""
+CHILD_PROCESS = CHILD_MARK.encode()
+"""In the command line of every child of a serving process (``engine/children.py``)."""
 
 
 def _children(pid: int) -> list[tuple[int, bytes]]:
@@ -46,12 +52,12 @@ def _children(pid: int) -> list[tuple[int, bytes]]:
 
 
 def child_pids(pid: int) -> list[int]:
-    """uvicorn's worker processes under ``pid`` (not decision writer processes)."""
-    return [child for child, command in _children(pid) if WRITER_PROCESS not in command]
+    """uvicorn's worker processes under ``pid`` (not a serving process's own children)."""
+    return [child for child, command in _children(pid) if CHILD_PROCESS not in command]
 
 
 def descendant_pids(pid: int) -> list[int]:
-    """Every process under ``pid``: workers and the decision writer processes."""
+    """Every process under ``pid``: workers, decision writers, checkpoint runners."""
     found = []
     for child, _command in _children(pid):
         found += [child, *descendant_pids(child)]
@@ -96,9 +102,9 @@ class ServeProcess:
                 [*command, "--port", str(self.port), *more],
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                # As shipped: decisions committed by a writer process (the test suite's
-                # own services use the writer thread, tests/conftest.py).
-                env={**os.environ, "JRP_DECISION_WRITER": "process", **(env or {})},
+                # As shipped: decisions committed, and checkpoints made, by child
+                # processes (the test suite's own services use threads, tests/conftest.py).
+                env={**os.environ, **AS_SHIPPED, **(env or {})},
                 cwd=cwd,
             )
         self.started = time.perf_counter()
@@ -123,7 +129,7 @@ class ServeProcess:
         return self.log.read_text(errors="replace")[-chars:]
 
     def pids(self) -> list[int]:
-        """The parent, its workers and their decision writer processes (the service's CPU)."""
+        """The parent, its workers and their child processes (the service's CPU)."""
         return [self.process.pid, *descendant_pids(self.process.pid)]
 
     def writer_pids(self) -> list[int]:

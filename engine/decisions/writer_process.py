@@ -40,22 +40,17 @@ import contextlib
 import json
 import os
 import pickle
-import signal
-import struct
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 
-import engine as engine_package
-from engine import logging as logging_setup
+from engine import children
+from engine.children import HEADER
 from engine.decisions.commit import Pending, ThreadCommitter
 from engine.decisions.records import DecisionDraft, StoredDecision
 from engine.errors import NotReady
@@ -66,15 +61,6 @@ log = structlog.get_logger(__name__)
 STOP_TIMEOUT_S = 30.0
 """How long closing waits for the child to commit what it holds and exit before killing it."""
 
-_SOURCE_ROOT = str(Path(engine_package.__file__).resolve().parent.parent)
-# The child imports this very code (not whatever ``engine`` its working directory holds).
-_BOOT = (
-    f"import sys; sys.path.insert(0, {_SOURCE_ROOT!r}); "
-    "from engine.decisions.writer_process import main; sys.exit(main(sys.argv[1:]))"
-)
-# A message down either pipe: its length (``multiprocessing.connection``'s framing, which
-# the child reads and writes with) and its pickle.
-_HEADER = struct.Struct("!i")
 _READ_SIZE = 1 << 16
 
 Encoded = tuple[str, Any, str, str, str, str, str, int, str, str]
@@ -111,9 +97,8 @@ class ProcessChannel:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watching_writes = False
         self._process, self._write_fd, self._read_fd = _spawn(
-            {"url": engine.url.render_as_string(hide_password=False),
-             "logging": logging_setup.configured()}
-        )  # fmt: skip
+            {"url": engine.url.render_as_string(hide_password=False)}
+        )
         self.alive = True
 
     def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
@@ -131,9 +116,7 @@ class ProcessChannel:
         return True
 
     def send(self, batch: list[Pending]) -> None:
-        payload = pickle.dumps([_encode(pending) for pending in batch], pickle.HIGHEST_PROTOCOL)
-        self._outgoing += _HEADER.pack(len(payload))
-        self._outgoing += payload
+        self._outgoing += children.frame([_encode(pending) for pending in batch])
         self._in_flight.append((batch, time.perf_counter()))
         self._write()
 
@@ -177,12 +160,12 @@ class ProcessChannel:
 
     def _replies(self) -> list[Any]:
         replies = []
-        while len(self._incoming) >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(self._incoming)
-            end = _HEADER.size + size
+        while len(self._incoming) >= HEADER.size:
+            (size,) = HEADER.unpack_from(self._incoming)
+            end = HEADER.size + size
             if len(self._incoming) < end:
                 break
-            replies.append(pickle.loads(self._incoming[_HEADER.size : end]))
+            replies.append(pickle.loads(self._incoming[HEADER.size : end]))
             del self._incoming[:end]
         return replies
 
@@ -256,8 +239,7 @@ class ProcessChannel:
         self.alive = False
         os.set_blocking(self._write_fd, True)
         os.set_blocking(self._read_fd, True)
-        stop = pickle.dumps(None)
-        self._outgoing += _HEADER.pack(len(stop)) + stop
+        self._outgoing += children.frame(None)
         with contextlib.suppress(OSError):  # a child already gone has nothing to commit
             while self._outgoing:
                 del self._outgoing[: os.write(self._write_fd, self._outgoing)]
@@ -298,27 +280,11 @@ def runs_on(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 def _spawn(config: dict[str, Any]) -> tuple[subprocess.Popen[bytes], int, int]:
-    """The child, started with ``config`` as its first message; the parent's write and read
-    ends (non-blocking)."""
-    child_reads, parent_writes = os.pipe()
-    parent_reads, child_writes = os.pipe()
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, str(child_reads), str(child_writes)],
-            pass_fds=(child_reads, child_writes),
-            stdin=subprocess.DEVNULL,
-        )
-    except BaseException:
-        for fd in (child_reads, parent_writes, parent_reads, child_writes):
-            os.close(fd)
-        raise
-    os.close(child_reads)
-    os.close(child_writes)
-    first = pickle.dumps(config)
-    os.write(parent_writes, _HEADER.pack(len(first)) + first)  # a few hundred bytes: fits
-    os.set_blocking(parent_writes, False)
-    os.set_blocking(parent_reads, False)
-    return process, parent_writes, parent_reads
+    """The child; the parent's write and read ends, non-blocking."""
+    process, write_fd, read_fd = children.spawn("engine.decisions.writer_process", config)
+    os.set_blocking(write_fd, False)
+    os.set_blocking(read_fd, False)
+    return process, write_fd, read_fd
 
 
 def in_memory(engine: Engine) -> bool:
@@ -363,16 +329,9 @@ def _decode(encoded: Encoded) -> Pending:
 
 def main(argv: list[str]) -> int:
     """The child: commit each batch the parent sends until it sends None or goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from_parent = Connection(int(argv[0]), writable=False)
-    to_parent = Connection(int(argv[1]), readable=False)
-    try:
-        config = from_parent.recv()
-    except EOFError:
+    from_parent, to_parent, config = children.child_pipes(argv)
+    if config is None:
         return 0
-    if config["logging"] is not None:
-        logging_setup.configure(**config["logging"])
     engine = db.create_db_engine(config["url"])
     committer = ThreadCommitter(engine)
     try:

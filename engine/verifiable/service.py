@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import subprocess
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 
+from engine import children
 from engine.errors import Code, Conflict, Forbidden, InvalidRequest, NotFound
 from engine.store.tables import CHECKPOINT_TABLE, DECISION_TABLE, SIGNING_KEY_TABLE, utcnow
 from engine.verifiable import keys
@@ -23,19 +27,26 @@ log = structlog.get_logger(__name__)
 
 CHECKPOINT_INTERVAL = 5.0
 """Seconds between two rounds of the checkpoint thread (the contract asks ≤ 10)."""
+STOP_TIMEOUT_S = 60.0
+"""How long ``close`` waits for a checkpoint process's round in hand before killing it."""
 MAX_PAGE = 1000
+Runner = Literal["thread", "process"]
 _cp = CHECKPOINT_TABLE.c
 
 
 class VerifiableLogs:
     """Merkle trees, checkpoints and proofs of the decision and event logs."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, runner: Runner = "thread") -> None:
         self.engine = engine
         self.key: Ed25519PrivateKey | None = None
         self.interval = CHECKPOINT_INTERVAL
+        self.runner = runner
+        """Where ``start`` runs the rounds: a thread, or a child process of its own
+        (``engine.verifiable.checkpoint_process``), off this process's GIL."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._child: tuple[subprocess.Popen[bytes], int, int] | None = None
 
     # --- signing ----------------------------------------------------------------------------
 
@@ -88,8 +99,17 @@ class VerifiableLogs:
         return made
 
     def start(self) -> None:
-        """Checkpoint every ``interval`` seconds in a background thread until ``close``."""
-        if self._thread is not None:
+        """Checkpoint every ``interval`` seconds in the background (a thread, or a child
+        process: ``runner``) until ``close``."""
+        if self._thread is not None or self._child is not None:
+            return
+        if self.runner == "process":
+            raw = None if self.key is None else self.key.private_bytes_raw()
+            self._child = children.spawn(
+                "engine.verifiable.checkpoint_process",
+                {"url": self.engine.url.render_as_string(hide_password=False),
+                 "interval": self.interval, "key": raw},
+            )  # fmt: skip
             return
         self._stop.clear()
         self._thread = threading.Thread(
@@ -99,18 +119,35 @@ class VerifiableLogs:
 
     def _run(self, interval: float) -> None:
         while not self._stop.is_set():
-            try:
-                self.checkpoint_now()
-            except Exception as exc:  # a failed round is retried at the next one
-                log.warning("verifiable.checkpoint_failed", error=type(exc).__name__)
+            self.round()
             self._stop.wait(interval)
 
+    def round(self) -> None:
+        """One background round; a failed one is logged and retried at the next."""
+        try:
+            self.checkpoint_now()
+        except Exception as exc:
+            log.warning("verifiable.checkpoint_failed", error=type(exc).__name__)
+
     def close(self) -> None:
-        """Stop the background thread (the current round finishes first)."""
+        """Stop the background rounds (the current round finishes first)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        child, self._child = self._child, None
+        if child is not None:
+            process, write_fd, read_fd = child
+            with contextlib.suppress(OSError):  # gone already
+                os.write(write_fd, children.frame(None))
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                log.error("verifiable.checkpoint_process_killed", pid=process.pid)
+                process.kill()
+                process.wait()
+            os.close(write_fd)
+            os.close(read_fd)
 
     def newest(self, log_name: str) -> dict[str, Any]:
         """``GET /v1/audit/checkpoint``: the newest checkpoint of a log; 404 ``no_checkpoint``."""

@@ -40,6 +40,7 @@ def open_logs(verifiable: VerifiableLogs, settings: Settings, write: Callable[[A
         event = NewEvent(EventType.log_truncation_accepted, found.payload(), actor=ACCEPT_ACTOR)
         write(lambda _session, _state, event=event: [event])
     verifiable.interval = settings.checkpoint_interval
+    verifiable.runner = settings.checkpoint_runner
     verifiable.use_key(
         keys.load_private(settings.signing_key) if settings.signing_key is not None else None
     )

@@ -1,0 +1,98 @@
+"""Checkpoint rounds in a child process (``engine/verifiable/checkpoint_process.py``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+
+from engine.decisions import DecisionLog
+from engine.errors import NotFound
+from engine.settings import Settings
+from engine.verifiable.checkpoints import Checkpoint
+from engine.verifiable.service import VerifiableLogs
+from tests.conftest import ROOT
+from tests.engine.decisions.test_decision_log import make_draft, wait_until
+from tests.engine.decisions.test_writer_process import _gone
+from tests.serving import descendant_pids
+
+MARK = b"engine.verifiable.checkpoint_process"
+
+
+def checkpoint_pids(pid: int) -> list[int]:
+    found = []
+    for child in descendant_pids(pid):
+        try:
+            if MARK in open(f"/proc/{child}/cmdline", "rb").read():  # noqa: SIM115
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
+def _size(logs: VerifiableLogs) -> int:
+    try:
+        return int(logs.newest("decisions")["size"])
+    except NotFound:
+        return 0
+
+
+def test_a_child_process_makes_the_signed_checkpoints(engine: Engine) -> None:
+    key = Ed25519PrivateKey.generate()
+    logs = VerifiableLogs(engine, runner="process")
+    logs.use_key(key)
+    logs.interval = 0.1
+    with DecisionLog(engine) as decisions:
+        for n in range(5):
+            decisions.append(make_draft(n))
+        logs.start()
+        try:
+            [child] = checkpoint_pids(os.getpid())
+            wait_until(lambda: _size(logs) == 5)
+            decisions.append(make_draft(5))
+            wait_until(lambda: _size(logs) == 6)  # round after round
+        finally:
+            logs.close()
+    assert _gone(child)
+    checkpoint = Checkpoint.parse(logs.newest("decisions"))
+    assert checkpoint.signature_problem(key.public_key()) is None  # signed with the key sent
+
+
+_PARENT = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from engine.store import db
+from engine.verifiable.service import VerifiableLogs
+from tests.engine.verifiable.test_checkpoint_process import checkpoint_pids
+
+logs = VerifiableLogs(db.create_db_engine({url!r}), runner="process")
+logs.start()
+print(checkpoint_pids(os.getpid())[0], flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_checkpoint_process_exits_when_its_parent_is_killed(
+    engine: Engine, db_url: str
+) -> None:
+    assert engine.url.render_as_string(hide_password=False) == db_url  # migrated
+    script = textwrap.dedent(_PARENT).format(root=str(ROOT), url=db_url)
+    parent = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert parent.returncode == -signal.SIGKILL, parent.stderr
+    child = int(parent.stdout.split()[0])
+    wait_until(lambda: _gone(child), timeout=30)
+
+
+def test_an_in_memory_database_needs_the_checkpoint_thread() -> None:
+    with pytest.raises(ValidationError, match="JRP_CHECKPOINT_RUNNER=thread"):
+        Settings(db="sqlite://", checkpoint_runner="process", decision_writer="thread")
+    assert Settings.model_fields["checkpoint_runner"].default == "process"
