@@ -166,14 +166,20 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def test_the_writer_process_exits_when_its_parent_is_killed(engine: Engine, db_url: str) -> None:
-    script = textwrap.dedent(_PARENT).format(root=str(ROOT), url=db_url)
+def orphan_exits(parent_script: str, db_url: str) -> None:
+    """Run ``parent_script`` (it prints its child's pid, then kills itself with SIGKILL); the
+    orphaned child must exit on its own."""
+    script = textwrap.dedent(parent_script).format(root=str(ROOT), url=db_url)
     parent = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert parent.returncode == -signal.SIGKILL, parent.stderr
     child = int(parent.stdout.split()[0])
     wait_until(lambda: _gone(child), timeout=30)
+
+
+def test_the_writer_process_exits_when_its_parent_is_killed(engine: Engine, db_url: str) -> None:
+    orphan_exits(_PARENT, db_url)
     assert verify(engine).length == 1
 
 

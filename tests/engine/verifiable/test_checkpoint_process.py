@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,9 +14,8 @@ from engine.errors import NotFound
 from engine.settings import Settings
 from engine.verifiable.checkpoints import Checkpoint
 from engine.verifiable.service import VerifiableLogs
-from tests.conftest import ROOT
 from tests.engine.decisions.test_decision_log import make_draft, wait_until
-from tests.engine.decisions.test_writer_process import _gone
+from tests.engine.decisions.test_writer_process import _gone, orphan_exits
 from tests.serving import descendant_pids
 
 MARK = b"engine.verifiable.checkpoint_process"
@@ -83,13 +78,7 @@ def test_the_checkpoint_process_exits_when_its_parent_is_killed(
     engine: Engine, db_url: str
 ) -> None:
     assert engine.url.render_as_string(hide_password=False) == db_url  # migrated
-    script = textwrap.dedent(_PARENT).format(root=str(ROOT), url=db_url)
-    parent = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert parent.returncode == -signal.SIGKILL, parent.stderr
-    child = int(parent.stdout.split()[0])
-    wait_until(lambda: _gone(child), timeout=30)
+    orphan_exits(_PARENT, db_url)
 
 
 def test_an_in_memory_database_needs_the_checkpoint_thread() -> None:
