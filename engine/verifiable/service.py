@@ -27,6 +27,8 @@ log = structlog.get_logger(__name__)
 
 CHECKPOINT_INTERVAL = 5.0
 """Seconds between two rounds of the checkpoint thread (the contract asks ≤ 10)."""
+RESTART_DELAY_S = 1.0
+"""How long after a checkpoint process died its replacement is started."""
 STOP_TIMEOUT_S = 60.0
 """How long ``close`` waits for a checkpoint process's round in hand before killing it."""
 MAX_PAGE = 1000
@@ -103,19 +105,42 @@ class VerifiableLogs:
         process: ``runner``) until ``close``."""
         if self._thread is not None or self._child is not None:
             return
-        if self.runner == "process":
-            raw = None if self.key is None else self.key.private_bytes_raw()
-            self._child = children.spawn(
-                "engine.verifiable.checkpoint_process",
-                {"url": self.engine.url.render_as_string(hide_password=False),
-                 "interval": self.interval, "key": raw},
-            )  # fmt: skip
-            return
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(self.interval,), name="jrp-checkpoints", daemon=True
-        )
+        if self.runner == "process":
+            self._spawn()
+            # Waits (outside the GIL) on the child, and replaces it if it dies.
+            self._thread = threading.Thread(
+                target=self._watch, name="jrp-checkpoints-watch", daemon=True
+            )
+        else:
+            self._thread = threading.Thread(
+                target=self._run, args=(self.interval,), name="jrp-checkpoints", daemon=True
+            )
         self._thread.start()
+
+    def _spawn(self) -> None:
+        raw = None if self.key is None else self.key.private_bytes_raw()
+        self._child = children.spawn(
+            "engine.verifiable.checkpoint_process",
+            {"url": self.engine.url.render_as_string(hide_password=False),
+             "interval": self.interval, "key": raw},
+        )  # fmt: skip
+
+    def _watch(self) -> None:
+        while self._child is not None:
+            process, write_fd, read_fd = self._child
+            status = process.wait()
+            if self._stop.is_set():
+                return
+            log.error("verifiable.checkpoint_process_stopped", pid=process.pid, status=status)
+            os.close(write_fd)
+            os.close(read_fd)
+            self._child = None
+            if self._stop.wait(RESTART_DELAY_S):
+                return
+            self._spawn()
+            if self._stop.is_set():  # ``close`` came while it started: it may have missed it
+                self._tell_child_to_stop()
 
     def _run(self, interval: float) -> None:
         while not self._stop.is_set():
@@ -132,14 +157,14 @@ class VerifiableLogs:
     def close(self) -> None:
         """Stop the background rounds (the current round finishes first)."""
         self._stop.set()
+        self._tell_child_to_stop()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join()  # (the watcher returns once the child has exited)
             self._thread = None
         child, self._child = self._child, None
         if child is not None:
             process, write_fd, read_fd = child
-            with contextlib.suppress(OSError):  # gone already
-                os.write(write_fd, children.frame(None))
+            self._tell_child_to_stop(write_fd)
             try:
                 process.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -148,6 +173,15 @@ class VerifiableLogs:
                 process.wait()
             os.close(write_fd)
             os.close(read_fd)
+
+    def _tell_child_to_stop(self, write_fd: int | None = None) -> None:
+        if write_fd is None:
+            child = self._child
+            if child is None:
+                return
+            write_fd = child[1]
+        with contextlib.suppress(OSError):  # gone already
+            os.write(write_fd, children.frame(None))
 
     def newest(self, log_name: str) -> dict[str, Any]:
         """``GET /v1/audit/checkpoint``: the newest checkpoint of a log; 404 ``no_checkpoint``."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -47,6 +48,16 @@ def _drive(base: str) -> None:
         )
 
 
+def _logged(log: Path, event: str, timeout: float = 20.0) -> None:
+    """Wait until the server has logged ``event`` (a disconnect is noticed a moment after the
+    client closed; stopping the server first would lose it)."""
+    deadline = time.monotonic() + timeout
+    while f'"event": "{event}"' not in log.read_text(encoding="utf-8", errors="replace"):
+        if time.monotonic() > deadline:
+            return  # the assertions below say what is missing
+        time.sleep(0.05)
+
+
 def test_a_served_instance_logs_json_lines_without_personal_ids(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     command = [sys.executable, "-m", "api.cli", "serve", "--demo", "--callers", str(DEMO_CALLERS),
@@ -54,6 +65,7 @@ def test_a_served_instance_logs_json_lines_without_personal_ids(tmp_path: Path) 
     with ServeProcess(command, log, env={"JRP_LOG_FORMAT": "json"}) as server:
         server.wait_ready(timeout=120)
         _drive(server.base)
+        _logged(log, "client_disconnected")
     lines = log.read_text(encoding="utf-8").splitlines()
     assert len(lines) > 10
     for line in lines:
@@ -80,6 +92,7 @@ def test_two_workers_log_json_lines_without_personal_ids(tmp_path: Path, db_url:
         workers = server.worker_pids()
         assert len(workers) == 2
         _drive(server.base)
+        _logged(log, "client_disconnected")
         host, port = server.base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             sock.sendall(f"GET /v1/subjects/{PERSON} HTTP/1.1\r\n".encode())  # and no more

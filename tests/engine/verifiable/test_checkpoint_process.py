@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
+from structlog.testing import capture_logs
 
 from engine.decisions import DecisionLog
 from engine.errors import NotFound
@@ -58,6 +60,27 @@ def test_a_child_process_makes_the_signed_checkpoints(engine: Engine) -> None:
     assert _gone(child)
     checkpoint = Checkpoint.parse(logs.newest("decisions"))
     assert checkpoint.signature_problem(key.public_key()) is None  # signed with the key sent
+
+
+def test_a_checkpoint_process_that_dies_is_replaced(engine: Engine) -> None:
+    logs = VerifiableLogs(engine, runner="process")
+    logs.interval = 0.1
+    with DecisionLog(engine) as decisions, capture_logs() as events:
+        decisions.append(make_draft(0))
+        logs.start()
+        try:
+            [first] = checkpoint_pids(os.getpid())
+            wait_until(lambda: _size(logs) == 1)
+            os.kill(first, signal.SIGKILL)
+            wait_until(lambda: checkpoint_pids(os.getpid()) not in ([], [first]))
+            decisions.append(make_draft(1))
+            wait_until(lambda: _size(logs) == 2)  # the new child's rounds
+            [second] = checkpoint_pids(os.getpid())
+        finally:
+            logs.close()
+    assert _gone(second)
+    assert {"event": "verifiable.checkpoint_process_stopped", "pid": first,
+            "status": -signal.SIGKILL, "log_level": "error"} in events  # fmt: skip
 
 
 _PARENT = """
