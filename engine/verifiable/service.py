@@ -127,8 +127,20 @@ class VerifiableLogs:
         )  # fmt: skip
 
     def _watch(self) -> None:
-        while self._child is not None:
-            process, write_fd, read_fd = self._child
+        while True:
+            child = self._child
+            if child is None:  # it died, or could not be started: a new one
+                if self._stop.wait(RESTART_DELAY_S):
+                    return
+                try:
+                    self._spawn()
+                except OSError as exc:
+                    log.error("verifiable.checkpoint_process_not_started", error=str(exc))
+                    continue
+                if self._stop.is_set():  # ``close`` came while it started: it may have missed it
+                    self._tell_child_to_stop()
+                continue
+            process, write_fd, read_fd = child
             status = process.wait()
             if self._stop.is_set():
                 return
@@ -136,11 +148,6 @@ class VerifiableLogs:
             os.close(write_fd)
             os.close(read_fd)
             self._child = None
-            if self._stop.wait(RESTART_DELAY_S):
-                return
-            self._spawn()
-            if self._stop.is_set():  # ``close`` came while it started: it may have missed it
-                self._tell_child_to_stop()
 
     def _run(self, interval: float) -> None:
         while not self._stop.is_set():
@@ -159,7 +166,14 @@ class VerifiableLogs:
         self._stop.set()
         self._tell_child_to_stop()
         if self._thread is not None:
-            self._thread.join()  # (the watcher returns once the child has exited)
+            # A thread finishes its round; a watcher returns once its child has exited, which
+            # is killed if its round in hand does not end.
+            self._thread.join(STOP_TIMEOUT_S if self.runner == "process" else None)
+            child = self._child
+            if self._thread.is_alive() and child is not None:
+                log.error("verifiable.checkpoint_process_killed", pid=child[0].pid)
+                child[0].kill()
+                self._thread.join()
             self._thread = None
         child, self._child = self._child, None
         if child is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -14,6 +15,8 @@ from structlog.testing import capture_logs
 from engine.decisions import DecisionLog
 from engine.errors import NotFound
 from engine.settings import Settings
+from engine.store.dialect import CHECKPOINT_LOCK_KEYS, dialect_of
+from engine.verifiable import service
 from engine.verifiable.checkpoints import Checkpoint
 from engine.verifiable.service import VerifiableLogs
 from tests.engine.decisions.test_decision_log import make_draft, wait_until
@@ -83,10 +86,31 @@ def test_a_checkpoint_process_that_dies_is_replaced(engine: Engine) -> None:
             "status": -signal.SIGKILL, "log_level": "error"} in events  # fmt: skip
 
 
+def test_closing_kills_a_checkpoint_process_whose_round_does_not_end(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "STOP_TIMEOUT_S", 1.0)
+    logs = VerifiableLogs(engine, runner="process")
+    with DecisionLog(engine) as decisions:
+        decisions.append(make_draft(0))
+    lock = CHECKPOINT_LOCK_KEYS["decisions"]
+    with dialect_of(engine).locked_transaction(engine, lock), capture_logs() as events:
+        logs.start()  # its first round waits for the lock held here
+        [child] = checkpoint_pids(os.getpid())
+        time.sleep(1.0)
+        logs.close()
+        assert _gone(child)
+    assert {"event": "verifiable.checkpoint_process_killed", "pid": child,
+            "log_level": "error"} in events  # fmt: skip
+    assert _size(logs) == 0
+
+
 _PARENT = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 from engine.store import db
+from engine.store.dialect import CHECKPOINT_LOCK_KEYS, dialect_of
+from engine.verifiable import service
 from engine.verifiable.service import VerifiableLogs
 from tests.engine.verifiable.test_checkpoint_process import checkpoint_pids
 
