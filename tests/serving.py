@@ -56,24 +56,27 @@ def child_pids(pid: int) -> list[int]:
     return [child for child, command in _children(pid) if CHILD_PROCESS not in command]
 
 
+def _descendants(pid: int) -> list[tuple[int, bytes]]:
+    found = []
+    for child, command in _children(pid):
+        found += [(child, command), *_descendants(child)]
+    return found
+
+
 def descendant_pids(pid: int) -> list[int]:
     """Every process under ``pid``: workers, decision writers, checkpoint runners."""
-    found = []
-    for child, _command in _children(pid):
-        found += [child, *descendant_pids(child)]
-    return found
+    return [child for child, _command in _descendants(pid)]
+
+
+def module_pids(pid: int, module: bytes) -> list[int]:
+    """The child processes running ``module`` (``engine/children.py``) at any depth under
+    ``pid``."""
+    return [child for child, command in _descendants(pid) if module in command]
 
 
 def writer_pids(pid: int) -> list[int]:
     """The decision writer processes at any depth under ``pid``."""
-    return [child for child in descendant_pids(pid) if WRITER_PROCESS in _command_line(child)]
-
-
-def _command_line(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
+    return module_pids(pid, WRITER_PROCESS)
 
 
 class ServerNotReady(RuntimeError):

@@ -21,20 +21,13 @@ from engine.verifiable.checkpoints import Checkpoint
 from engine.verifiable.service import VerifiableLogs
 from tests.engine.decisions.test_decision_log import make_draft, wait_until
 from tests.engine.decisions.test_writer_process import _gone, orphan_exits
-from tests.serving import descendant_pids
+from tests.serving import module_pids
 
 MARK = b"engine.verifiable.checkpoint_process"
 
 
 def checkpoint_pids(pid: int) -> list[int]:
-    found = []
-    for child in descendant_pids(pid):
-        try:
-            if MARK in open(f"/proc/{child}/cmdline", "rb").read():  # noqa: SIM115
-                found.append(child)
-        except OSError:
-            continue
-    return found
+    return module_pids(pid, MARK)
 
 
 def _size(logs: VerifiableLogs) -> int:
